@@ -1,0 +1,365 @@
+"""The in-process agent: measures, ships records to the CLI, decides nothing.
+
+One daemon thread does all the work on a schedule.  Each job knows its cost and waits
+long enough after running that the agent's share of the CPU stays within a budget
+("cheap always, expensive briefly").  Every job is wrapped so that an exception in the
+agent is reported to the CLI and never raised into the target.
+"""
+import atexit
+import gc
+import os
+import sys
+import sysconfig
+import threading
+import time
+import tracemalloc
+
+from . import heapwalk, sampler
+from .frames import TracebackTable
+from .transport import Transport
+
+try:
+    from _tracemalloc import _get_traces
+except ImportError:  # pragma: no cover
+    _get_traces = None
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Seconds between runs of each job, at least; and the share of wall time it may take.
+_SCHEDULE = {
+    "sample": (0.1, 0.02),
+    "census": (0.25, 0.04),
+    "heap": (0.5, 0.05),
+    "objsites": (1.0, 0.04),
+    "garbage": (0.5, 0.1),  # the work happens in a forked child; the budget covers the fork
+}
+_MAX_HEAP_SITES = 300  # largest tracebacks per heap record; the rest is summed
+_MAX_STICKY_SITES = 3000  # tracebacks once reported keep being reported, up to this many
+_MAX_GROWING_TYPES = 8
+
+
+def library_paths():
+    """Directory prefixes that hold code which is not the user's: stdlib, site-packages, us."""
+    paths = {os.path.dirname(_HERE)}
+    for name in ("stdlib", "platstdlib", "purelib", "platlib"):
+        try:
+            path = sysconfig.get_paths().get(name)
+        except Exception:
+            path = None
+        if path:
+            paths.add(path)
+    for path in sys.path:
+        if path and ("site-packages" in path or "dist-packages" in path):
+            paths.add(path)
+    paths.add(os.path.dirname(os.__file__))
+    return sorted(os.path.realpath(p) for p in paths)
+
+
+class Agent:
+    def __init__(self, socket_path, frames=16, interval=0.1):
+        self.socket_path = socket_path
+        self.frames = frames
+        self.pid = os.getpid()
+        self._stop = threading.Event()
+        self._thread = None
+        self._transport = None
+        self._pauses = sampler.GcPauses()
+        self._tracebacks = TracebackTable(self.pid)
+        self._sticky = set()
+        self._type_names = {}
+        self._census_min = {}
+        self._census_last = {}
+        self._census_runs = 0
+        self._garbage_types = {}
+        self._due = {name: 0.0 for name in _SCHEDULE}
+        self._cpu_base = 0.0
+        self._errors = 0
+        self._work_lock = threading.Lock()
+        self._started_tracing = False
+        if interval > 0:
+            _SCHEDULE["sample"] = (interval, _SCHEDULE["sample"][1])
+
+    # -- life cycle ------------------------------------------------------------------
+
+    def start(self):
+        self._transport = Transport(self.socket_path)
+        if self.frames > 0 and not tracemalloc.is_tracing():
+            tracemalloc.start(self.frames)
+            self._started_tracing = True
+        self._send({
+            "k": "hello",
+            "pid": self.pid,
+            "ppid": os.getppid(),
+            "t": time.time(),
+            "python": ".".join(str(v) for v in sys.version_info[:3]),
+            "argv": list(getattr(sys, "argv", [])),
+            "cwd": os.getcwd(),
+            "executable": sys.executable,
+            "trace_frames": tracemalloc.get_traceback_limit() if tracemalloc.is_tracing() else 0,
+            "library_paths": library_paths(),
+        })
+        self._pauses.install()
+        self._start_thread(delay=0.0)
+        atexit.register(self._at_exit)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._after_fork_in_child)
+
+    def _start_thread(self, delay):
+        self._thread = threading.Thread(target=self._run, args=(delay,), name="leaktrail-agent", daemon=True)
+        self._thread.start()
+
+    def _after_fork_in_child(self):
+        """A forked child (multiprocessing, a pre-fork server) is a process of its own."""
+        try:
+            if self._transport is not None:
+                self._transport.abandon()
+            self._transport = None
+            self.pid = os.getpid()
+            self._tracebacks = TracebackTable(self.pid)
+            self._sticky = set()
+            self._census_min, self._census_last, self._census_runs = {}, {}, 0
+            self._stop = threading.Event()
+            self._work_lock = threading.Lock()
+            self._due = {name: 0.0 for name in _SCHEDULE}
+            # Connect from the new thread, a moment later: a child that is about to exec
+            # (subprocess with preexec_fn) never says hello for the process it replaces.
+            self._start_thread(delay=0.2)
+        except Exception:
+            pass
+
+    def _run(self, delay):
+        try:
+            if delay:
+                time.sleep(delay)
+                self._transport = Transport(self.socket_path)
+                self._send(self._hello_after_fork())
+            while not self._stop.is_set():
+                self._tick(time.monotonic())
+                self._stop.wait(0.02)
+        except Exception as exc:
+            self._error("loop", exc)
+
+    def _hello_after_fork(self):
+        return {
+            "k": "hello",
+            "pid": self.pid,
+            "ppid": os.getppid(),
+            "t": time.time(),
+            "python": ".".join(str(v) for v in sys.version_info[:3]),
+            "argv": list(getattr(sys, "argv", [])),
+            "cwd": os.getcwd(),
+            "executable": sys.executable,
+            "trace_frames": tracemalloc.get_traceback_limit() if tracemalloc.is_tracing() else 0,
+            "library_paths": library_paths(),
+        }
+
+    def _at_exit(self):
+        """Last measurements from the main thread, then goodbye.  Bounded in time."""
+        try:
+            if os.getpid() != self.pid or self._transport is None or self._transport.closed:
+                return
+            self._stop.set()
+            if self._thread is not None and self._thread is not threading.current_thread():
+                self._thread.join(timeout=2.0)
+            for job in ("sample", "census", "heap", "objsites", "garbage"):
+                self._run_job(job, final=True)
+            self._send({"k": "bye", "pid": self.pid, "t": time.time()})
+            self._pauses.remove()
+            self._transport.close()
+        except Exception:
+            pass
+
+    # -- scheduling ------------------------------------------------------------------
+
+    def _tick(self, now):
+        for job in _SCHEDULE:
+            if now >= self._due[job]:
+                self._run_job(job)
+            if self._stop.is_set():
+                return
+
+    def _run_job(self, job, final=False):
+        if self._transport is None or self._transport.closed:
+            return
+        cpu_started = time.thread_time()
+        if not self._work_lock.acquire(timeout=5.0):
+            return
+        try:
+            getattr(self, "_job_" + job)(final)
+        except Exception as exc:
+            self._error(job, exc)
+        finally:
+            self._work_lock.release()
+        # CPU time, not wall time: waiting for the GIL costs the target nothing.
+        spent = time.thread_time() - cpu_started
+        self._cpu_base += spent
+        every, share = _SCHEDULE[job]
+        self._due[job] = time.monotonic() + max(every, spent / share)
+
+    # -- jobs ------------------------------------------------------------------------
+
+    def _job_sample(self, final):
+        self._send(sampler.sample(self.pid, self._pauses, self._cpu_base))
+
+    def _job_census(self, final):
+        started = time.perf_counter()
+        counts = heapwalk.census()
+        seconds = time.perf_counter() - started
+        types = {}
+        for tp, n in counts.items():
+            try:
+                key = heapwalk.type_key(tp)
+            except Exception:
+                key = "?.?"
+            types[key] = types.get(key, 0) + n
+        del counts
+        self._census_runs += 1
+        if self._census_runs > 2:  # skip start-up, when everything grows
+            for key, n in types.items():
+                low = self._census_min.get(key)
+                self._census_min[key] = n if low is None or n < low else low
+        self._census_last = types
+        self._send({"k": "census", "pid": self.pid, "t": time.time(), "seconds": round(seconds, 6),
+                    "objects": sum(types.values()), "types": types})
+
+    def _growing_types(self):
+        """Types whose count rose most since their low point: the ones worth joining to sites."""
+        growth = []
+        for key, n in self._census_last.items():
+            low = self._census_min.get(key)
+            if low is not None and n - low >= 20:
+                growth.append((n - low, key))
+        growth.sort(reverse=True)
+        keys = [key for _, key in growth[:_MAX_GROWING_TYPES]]
+        for key in sorted(self._garbage_types, key=lambda k: -self._garbage_types[k])[:3]:
+            if key not in keys:
+                keys.append(key)
+        return keys
+
+    def _job_heap(self, final):
+        if _get_traces is None or not tracemalloc.is_tracing():
+            return
+        started = time.perf_counter()
+        groups = {}
+        for trace in _get_traces():
+            frames = trace[2]
+            group = groups.get(frames)
+            if group is None:
+                groups[frames] = [trace[1], 1]
+            else:
+                group[0] += trace[1]
+                group[1] += 1
+        total_size = total_count = 0
+        mine = []
+        for frames, (size, count) in groups.items():
+            if any(f[0].startswith(_HERE) for f in frames):
+                continue  # the agent's own allocations
+            total_size += size
+            total_count += count
+            mine.append((size, count, frames))
+        mine.sort(key=lambda g: -g[0])
+        out = []
+        sites = []
+        shown_size = shown_count = 0
+        for i, (size, count, frames) in enumerate(mine):
+            if i < _MAX_HEAP_SITES or frames in self._sticky:
+                if frames not in self._sticky and len(self._sticky) < _MAX_STICKY_SITES:
+                    self._sticky.add(frames)
+                sites.append([self._tracebacks.intern(frames, out), size, count])
+                shown_size += size
+                shown_count += count
+        for record in out:
+            self._send(record)
+        self._send({"k": "heap", "pid": self.pid, "t": time.time(),
+                    "seconds": round(time.perf_counter() - started, 6),
+                    "size": total_size, "count": total_count, "sites": sites,
+                    "rest": [total_size - shown_size, total_count - shown_count]})
+
+    def _job_objsites(self, final):
+        if not tracemalloc.is_tracing():
+            return
+        wanted = set(self._growing_types())
+        if not wanted:
+            return
+        by_key = {}
+        for tp in heapwalk.all_types().values():
+            try:
+                key = heapwalk.type_key(tp)
+            except Exception:
+                continue
+            if key in wanted:
+                by_key.setdefault(key, []).append(tp)
+        types = [tp for tps in by_key.values() for tp in tps]
+        key_of = {id(tp): key for key, tps in by_key.items() for tp in tps}
+        per_key = {}
+        for (type_id, raw), n in heapwalk.object_sites(types).items():
+            counts = per_key.setdefault(key_of.get(type_id, "?.?"), {})
+            counts[raw] = counts.get(raw, 0) + n
+        has_gc = {key: any(tp.__flags__ & (1 << 14) for tp in tps) for key, tps in by_key.items()}
+        for key, counts in per_key.items():
+            out = []
+            untraced = counts.pop(None, 0)
+            top = sorted(counts.items(), key=lambda kv: -kv[1])[:20]
+            sites = [[self._tracebacks.intern(raw, out), n] for raw, n in top]
+            for record in out:
+                self._send(record)
+            self._send({"k": "objsites", "pid": self.pid, "t": time.time(), "type": key,
+                        "instances": untraced + sum(counts.values()), "sites": sites,
+                        "untraced": untraced, "gc": has_gc.get(key, False)})
+
+    def _job_garbage(self, final):
+        threshold = gc.get_threshold()[0]
+        if gc.isenabled() and threshold != 0:
+            return  # the collector frees cycles itself; gc_garbage counts what it cannot
+        from . import garbage
+
+        started = time.perf_counter()
+        result = garbage.probe(timeout=10.0 if final else 30.0)
+        if result is None:
+            return
+        self._garbage_types = result["types"]
+        out = []
+        sites = [[key, self._tracebacks.intern(tuple(tuple(f) for f in frames), out), n]
+                 for key, frames, n in result["sites"]]
+        for record in out:
+            self._send(record)
+        self._send({"k": "garbage", "pid": self.pid, "t": time.time(),
+                    "seconds": round(time.perf_counter() - started, 6),
+                    "objects": result["objects"], "unreachable": result["unreachable"],
+                    "types": result["types"], "sites": sites})
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def _send(self, record):
+        transport = self._transport
+        if transport is not None:
+            transport.send(record)
+
+    def _error(self, where, exc):
+        self._errors += 1
+        if self._errors <= 20:
+            try:
+                self._send({"k": "agent-error", "pid": self.pid, "t": time.time(), "where": where,
+                            "message": "%s: %s" % (type(exc).__name__, exc)})
+            except Exception:
+                pass
+
+
+_agent = None
+
+
+def start_from_environment():
+    """Starts the agent when the CLI asked for it; never raises."""
+    global _agent
+    path = os.environ.get("LEAKTRAIL_SOCKET")
+    if not path or _agent is not None:
+        return None
+    try:
+        frames = int(os.environ.get("LEAKTRAIL_FRAMES", "16"))
+        interval = float(os.environ.get("LEAKTRAIL_INTERVAL", "0.1"))
+        agent = Agent(path, frames=frames, interval=interval)
+        agent.start()
+        _agent = agent
+    except Exception:
+        _agent = None
+    return _agent

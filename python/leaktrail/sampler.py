@@ -1,0 +1,74 @@
+"""Cheap, always-on measurements: RSS, Python heap, the collector's counters and pauses."""
+import gc
+import os
+import threading
+import time
+import tracemalloc
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def rss_bytes():
+    """Resident set size now (not the peak), from /proc; -1 where there is no /proc."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+class GcPauses:
+    """Times each collection through ``gc.callbacks``.
+
+    The callback runs in whichever thread triggered the collection, inside the target's
+    own code path: it only reads a clock and adds, and swallows everything.
+    """
+
+    def __init__(self):
+        self.pause = [0.0, 0.0, 0.0]
+        self._started = None
+
+    def __call__(self, phase, info):
+        try:
+            if phase == "start":
+                self._started = time.perf_counter()
+            elif self._started is not None:
+                gen = info.get("generation", 2)
+                if 0 <= gen <= 2:
+                    self.pause[gen] += time.perf_counter() - self._started
+                self._started = None
+        except Exception:
+            pass
+
+    def install(self):
+        if self not in gc.callbacks:
+            gc.callbacks.append(self)
+
+    def remove(self):
+        try:
+            gc.callbacks.remove(self)
+        except ValueError:
+            pass
+
+
+def sample(pid, pauses, agent_cpu):
+    stats = gc.get_stats()
+    heap = tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else -1
+    return {
+        "k": "sample",
+        "pid": pid,
+        "t": time.time(),
+        "rss": rss_bytes(),
+        "heap": heap,
+        "trace_overhead": tracemalloc.get_tracemalloc_memory() if heap >= 0 else 0,
+        "gc_count": list(gc.get_count()),
+        "gc_collections": [s.get("collections", 0) for s in stats],
+        "gc_collected": [s.get("collected", 0) for s in stats],
+        "gc_uncollectable": [s.get("uncollectable", 0) for s in stats],
+        "gc_pause": [round(p, 6) for p in pauses.pause],
+        "gc_enabled": gc.isenabled(),
+        "gc_frozen": gc.get_freeze_count() if hasattr(gc, "get_freeze_count") else 0,
+        "gc_garbage": len(gc.garbage),
+        "threads": threading.active_count(),
+        "agent_cpu": round(agent_cpu, 6),
+    }

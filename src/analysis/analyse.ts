@@ -1,0 +1,296 @@
+import type { ProcessData, CaptureModel } from "./model.js";
+import { FrameClassifier, shortTypeName } from "./frames.js";
+import {
+  censusTypeSeries,
+  heapSeries,
+  rssSeries,
+  siteSeries,
+  uncollectableSeries,
+  unreachableSeries,
+  unreachableTypeSeries,
+  type Series,
+} from "./series.js";
+import { trendTest, type TrendResult } from "./stats.js";
+import { buildSuspects, growthOver, typeSites, type GrowingType } from "./suspects.js";
+import { formatBytes, formatRate } from "../report/units.js";
+import {
+  REPORT_SCHEMA,
+  type LeakKind,
+  type ProcessSummary,
+  type Report,
+  type Suspect,
+  type TypeGrowth,
+} from "../report/schema.js";
+
+/** Fewest objects a type must gain before its growth is worth a trend test. */
+const MIN_TYPE_GROWTH = 20;
+/** Fewest unreachable objects that make cyclic garbage a finding. */
+const MIN_UNREACHABLE = 50;
+/** Python-heap growth below this share of RSS growth leaves RSS growth unexplained: native. */
+const NATIVE_HEAP_SHARE = 0.25;
+
+export interface ProcessAnalysis {
+  proc: ProcessData;
+  summary: ProcessSummary;
+  kind: LeakKind;
+  confidence: number;
+  growthPerS: number;
+  explanation: string;
+  suspects: Suspect[];
+  growingTypes: TypeGrowth[];
+  heap: Series;
+  rss: Series;
+  heapTrend: TrendResult | null;
+  rssTrend: TrendResult | null;
+}
+
+function test(series: Series, minPoints = 8): TrendResult | null {
+  if (series.xs.length < minPoints) return null;
+  return trendTest(series.xs, series.ys, { minPoints });
+}
+
+function confidenceOfLeak(t: TrendResult): number {
+  return Math.min(0.9999, Math.max(0.5, 1 - t.p));
+}
+
+function confidenceOfNoLeak(t: TrendResult | null): number {
+  if (!t) return 0.5;
+  if (t.plateau || t.sawtooth) return 0.9;
+  return Math.min(0.99, Math.max(0.5, 0.5 + t.p));
+}
+
+function growingTypesOf(seriesOf: (key: string) => Series, keys: Iterable<string>, minPoints: number): GrowingType[] {
+  const out: GrowingType[] = [];
+  for (const key of keys) {
+    const series = seriesOf(key);
+    if (series.ys.length < minPoints) continue;
+    const min = Math.min(...series.ys);
+    const max = Math.max(...series.ys);
+    if (max - min < MIN_TYPE_GROWTH) continue;
+    const trend = trendTest(series.xs, series.ys, { minPoints });
+    if (!trend.growing) continue;
+    const countGrowth = growthOver(series, trend.start);
+    if (countGrowth < MIN_TYPE_GROWTH) continue;
+    out.push({
+      key,
+      series,
+      trend,
+      countGrowth,
+      countStart: series.ys[trend.start] ?? 0,
+      countEnd: series.ys[series.ys.length - 1] ?? 0,
+    });
+  }
+  return out.sort((a, b) => b.countGrowth - a.countGrowth);
+}
+
+export function analyseProcess(proc: ProcessData, cwd: string): ProcessAnalysis {
+  const frames = new FrameClassifier(proc.hello?.library_paths ?? [], proc.hello?.cwd ?? cwd);
+  const heap = heapSeries(proc);
+  const rss = rssSeries(proc);
+  const heapTrend = test(heap);
+  const rssTrend = test(rss);
+  const unreachable = unreachableSeries(proc);
+  const unreachableTrend = test(unreachable, 5);
+  const uncollectableTrend = test(uncollectableSeries(proc));
+  const duration = Math.max(heap.xs[heap.xs.length - 1] ?? 0, rss.xs[rss.xs.length - 1] ?? 0);
+  const warmup = heapTrend ? heap.xs[heapTrend.start] ?? 0 : 0;
+
+  const lastUnreachable = unreachable.ys[unreachable.ys.length - 1] ?? 0;
+  const unreachableLeak =
+    (unreachableTrend?.growing === true && lastUnreachable >= MIN_UNREACHABLE) || uncollectableTrend?.growing === true;
+  const heapLeak = heapTrend?.growing === true;
+  const rssLeak = rssTrend?.growing === true;
+  const heapSlope = Math.max(0, heapTrend?.slope ?? 0);
+  const rssSlope = Math.max(0, rssTrend?.slope ?? 0);
+
+  let kind: LeakKind = "none";
+  if (unreachableLeak) kind = "python-unreachable";
+  else if (heapLeak) kind = "python-reachable";
+  else if (rssLeak && heapSlope < NATIVE_HEAP_SHARE * rssSlope) kind = "native";
+
+  // What grows: types from the census (live objects) or from the garbage probes.
+  const censusKeys = new Set<string>();
+  for (const c of proc.census) for (const k of Object.keys(c.types)) censusKeys.add(k);
+  const liveTypes = growingTypesOf((k) => censusTypeSeries(proc, k), censusKeys, 8);
+  const garbageKeys = new Set<string>();
+  for (const g of proc.garbage) for (const k of Object.keys(g.types)) garbageKeys.add(k);
+  const deadTypes = unreachableLeak ? growingTypesOf((k) => unreachableTypeSeries(proc, k), garbageKeys, 5) : [];
+
+  const sites = siteSeries(proc, frames);
+  const siteGrowth = new Map<string, number>();
+  const growingSites = new Set<string>();
+  for (const [key, s] of sites) {
+    const t = test(s.sizes, 6);
+    siteGrowth.set(key, growthOver(s.sizes, t?.start ?? 0));
+    if (t?.growing && !frames.isLibrary(s.frame[0])) growingSites.add(key);
+  }
+
+  let suspects: Suspect[] = [];
+  if (kind === "python-unreachable") {
+    suspects = buildSuspects({
+      proc,
+      frames,
+      growingTypes: deadTypes,
+      typeSites: typeSites(proc, frames, "garbage"),
+      sites,
+      growingSites: new Set(),
+      siteGrowth,
+      evidence: "unreachable-objects",
+      totalGrowth: heapSlope * duration,
+      durationS: duration,
+    });
+  } else if (kind === "python-reachable") {
+    suspects = buildSuspects({
+      proc,
+      frames,
+      growingTypes: liveTypes,
+      typeSites: typeSites(proc, frames, "objsites"),
+      sites,
+      growingSites,
+      siteGrowth,
+      evidence: "object-traceback",
+      totalGrowth: heapSlope * (duration - warmup),
+      durationS: duration - warmup,
+    });
+  }
+
+  const growthPerS = kind === "native" ? rssSlope : kind === "none" ? 0 : heapSlope;
+  const decisive = kind === "native" ? rssTrend : kind === "python-unreachable" ? unreachableTrend ?? uncollectableTrend : heapTrend;
+  const confidence =
+    kind === "none" ? Math.min(confidenceOfNoLeak(heapTrend), rssTrend?.growing ? 0.6 : 1) : decisive ? confidenceOfLeak(decisive) : 0.5;
+
+  const explanation = explain({ kind, heapTrend, rssTrend, unreachableTrend, duration, warmup, suspects, proc, lastUnreachable });
+  const typeGrowth: TypeGrowth[] = (kind === "python-unreachable" ? deadTypes : liveTypes).slice(0, 20).map((t) => ({
+    type: shortTypeName(t.key),
+    type_qualname: t.key,
+    count_start: t.countStart,
+    count_end: t.countEnd,
+    count_per_s: t.trend.slope,
+    p: t.trend.p,
+  }));
+
+  const first = proc.samples[0];
+  const last = proc.samples[proc.samples.length - 1];
+  const summary: ProcessSummary = {
+    pid: proc.pid,
+    argv: proc.hello?.argv ?? [],
+    python: proc.hello?.python ?? "",
+    duration_s: duration,
+    samples: proc.samples.length,
+    leak: kind !== "none",
+    kind,
+    rss_start: first?.rss ?? 0,
+    rss_end: last?.rss ?? 0,
+    heap_start: first?.heap ?? 0,
+    heap_end: last?.heap ?? 0,
+    rss_bytes_per_s: rssTrend?.slope ?? 0,
+    heap_bytes_per_s: heapTrend?.slope ?? 0,
+    warmup_end_s: warmup,
+    agent_errors: proc.errors.map((e) => `${e.where}: ${e.message}`),
+  };
+  return {
+    proc,
+    summary,
+    kind,
+    confidence,
+    growthPerS,
+    explanation,
+    suspects,
+    growingTypes: typeGrowth,
+    heap,
+    rss,
+    heapTrend,
+    rssTrend,
+  };
+}
+
+interface ExplainInput {
+  kind: LeakKind;
+  heapTrend: TrendResult | null;
+  rssTrend: TrendResult | null;
+  unreachableTrend: TrendResult | null;
+  duration: number;
+  warmup: number;
+  suspects: Suspect[];
+  proc: ProcessData;
+  lastUnreachable: number;
+}
+
+function pText(p: number): string {
+  return p < 1e-4 ? "p < 0.0001" : `p = ${p.toFixed(4)}`;
+}
+
+function explain(e: ExplainInput): string {
+  const span = `over ${e.duration.toFixed(1)} s` + (e.warmup > 0.05 ? ` (after a ${e.warmup.toFixed(1)} s warm-up)` : "");
+  const top = e.suspects[0];
+  const topText = top
+    ? ` The main suspect: ${top.count_growth} more ${top.type || "objects"} allocated at ${top.site.file}:${top.site.line} in ${top.site.function}(), ${Math.round(top.share * 100)}% of the growth.`
+    : "";
+  switch (e.kind) {
+    case "python-unreachable": {
+      const gcOff = e.proc.samples.some((s) => !s.gc_enabled);
+      return (
+        `Unreachable objects pile up: ${e.lastUnreachable} objects are cyclic garbage that is never collected` +
+        (gcOff ? " (the program turned automatic garbage collection off)" : "") +
+        `; their number grows ${span}, ${pText(e.unreachableTrend?.p ?? 1)}.` +
+        topText
+      );
+    }
+    case "python-reachable": {
+      const t = e.heapTrend as TrendResult;
+      return (
+        `The Python heap grows steadily at ${formatRate(t.slope)} ${span}: a robust slope (Theil–Sen, 95% interval ${formatRate(t.slopeLow)} to ${formatRate(t.slopeHigh)}) and a trend test (Mann–Kendall, ${pText(t.p)}) agree, and it is still rising at the end.` +
+        topText
+      );
+    }
+    case "native": {
+      const t = e.rssTrend as TrendResult;
+      return `Resident memory grows at ${formatRate(t.slope)} ${span} (${pText(t.p)}) while the Python heap does not (${formatRate(e.heapTrend?.slope ?? 0)}): the growth is outside Python's allocator — a C extension or library that allocates and never frees.`;
+    }
+    default: {
+      const t = e.heapTrend;
+      if (!t) return "Too few samples to judge: the program ended before leaktrail could measure a trend.";
+      const why = t.plateau
+        ? "it rose and then levelled off (a cache filling up, a one-time load)"
+        : t.sawtooth
+          ? "it rises and falls back again (batches that are released)"
+          : t.reason;
+      return `No leak: the Python heap does not grow steadily ${span} — ${why}.`;
+    }
+  }
+}
+
+const KIND_ORDER: Record<LeakKind, number> = { "python-unreachable": 3, "python-reachable": 2, native: 1, none: 0 };
+
+/** The whole report for a capture: every process analysed, the worst leak leads. */
+export function analyse(model: CaptureModel): { report: Report; processes: ProcessAnalysis[] } {
+  const processes = model.processes.map((p) => analyseProcess(p, model.header.cwd));
+  const leaking = processes.filter((p) => p.kind !== "none");
+  leaking.sort((a, b) => b.growthPerS - a.growthPerS || KIND_ORDER[b.kind] - KIND_ORDER[a.kind]);
+  const lead = leaking[0] ?? processes.reduce<ProcessAnalysis | undefined>((best, p) => (!best || p.summary.samples > best.summary.samples ? p : best), undefined);
+  const suspects = leaking.flatMap((p) => p.suspects);
+  // the leading process's suspects first, then the others', each by bytes
+  suspects.sort((a, b) => Number(b.pid === lead?.proc.pid) - Number(a.pid === lead?.proc.pid) || b.size_growth_bytes - a.size_growth_bytes);
+  const report: Report = {
+    schema: REPORT_SCHEMA,
+    verdict: {
+      leak: leaking.length > 0,
+      kind: lead && leaking.length > 0 ? lead.kind : "none",
+      confidence: lead ? Number(lead.confidence.toFixed(4)) : 0,
+      growth_bytes_per_s: lead && leaking.length > 0 ? Math.round(lead.growthPerS) : 0,
+      explanation: lead ? lead.explanation : "No Python process reported: nothing was measured.",
+    },
+    suspects,
+    growing_types: lead?.growingTypes ?? [],
+    processes: processes.map((p) => p.summary),
+    run: {
+      command: model.header.command,
+      cwd: model.header.cwd,
+      exit_code: model.childExit?.code ?? null,
+      signal: model.childExit?.signal ?? null,
+      stopped: model.cliStop?.reason ?? null,
+      capture_truncated: model.truncated,
+    },
+  };
+  return { report, processes };
+}

@@ -1,0 +1,133 @@
+import type {
+  AgentErrorRecord,
+  CensusRecord,
+  ChildExitRecord,
+  CliStopRecord,
+  Frame,
+  GarbageRecord,
+  Header,
+  HeapRecord,
+  HelloRecord,
+  ObjSitesRecord,
+  CaptureRecord,
+  SampleRecord,
+} from "../capture/format.js";
+
+/** Everything one Python process sent, in arrival order. */
+export interface ProcessData {
+  pid: number;
+  hello: HelloRecord | null;
+  samples: SampleRecord[];
+  census: CensusRecord[];
+  heaps: HeapRecord[];
+  objsites: ObjSitesRecord[];
+  garbage: GarbageRecord[];
+  errors: AgentErrorRecord[];
+  tracebacks: Map<number, Frame[]>;
+  ended: boolean;
+}
+
+/** The in-memory model of a capture that every analysis and output reads. */
+export interface CaptureModel {
+  header: Header;
+  processes: ProcessData[];
+  childExit: ChildExitRecord | null;
+  cliStop: CliStopRecord | null;
+  truncated: boolean;
+}
+
+function emptyProcess(pid: number): ProcessData {
+  return {
+    pid,
+    hello: null,
+    samples: [],
+    census: [],
+    heaps: [],
+    objsites: [],
+    garbage: [],
+    errors: [],
+    tracebacks: new Map(),
+    ended: false,
+  };
+}
+
+/**
+ * Builds the model incrementally: the live run feeds records as they arrive, `report`
+ * feeds a whole file, and both end with the same model.
+ */
+export class ModelBuilder {
+  private readonly byPid = new Map<number, ProcessData>();
+  private childExit: ChildExitRecord | null = null;
+  private cliStop: CliStopRecord | null = null;
+
+  constructor(private readonly header: Header, private truncated = false) {}
+
+  add(record: CaptureRecord): void {
+    if (record.k === "child-exit") {
+      this.childExit = record;
+      return;
+    }
+    if (record.k === "cli-stop") {
+      this.cliStop = record;
+      return;
+    }
+    let proc = this.byPid.get(record.pid);
+    if (record.k === "hello" && proc?.hello) {
+      // the same pid says hello again: exec() replaced the process; keep the newer one
+      proc = undefined;
+    }
+    if (!proc) {
+      proc = emptyProcess(record.pid);
+      this.byPid.set(record.pid, proc);
+    }
+    switch (record.k) {
+      case "hello":
+        proc.hello = record;
+        break;
+      case "sample":
+        proc.samples.push(record);
+        break;
+      case "census":
+        proc.census.push(record);
+        break;
+      case "heap":
+        proc.heaps.push(record);
+        break;
+      case "objsites":
+        proc.objsites.push(record);
+        break;
+      case "garbage":
+        proc.garbage.push(record);
+        break;
+      case "agent-error":
+        proc.errors.push(record);
+        break;
+      case "tb":
+        proc.tracebacks.set(record.id, record.frames);
+        break;
+      case "bye":
+        proc.ended = true;
+        break;
+    }
+  }
+
+  markTruncated(): void {
+    this.truncated = true;
+  }
+
+  build(): CaptureModel {
+    return {
+      header: this.header,
+      processes: [...this.byPid.values()].filter((p) => p.hello !== null),
+      childExit: this.childExit,
+      cliStop: this.cliStop,
+      truncated: this.truncated,
+    };
+  }
+}
+
+export function buildModel(header: Header, records: Iterable<CaptureRecord>, truncated = false): CaptureModel {
+  const builder = new ModelBuilder(header, truncated);
+  for (const r of records) builder.add(r);
+  return builder.build();
+}

@@ -1,0 +1,111 @@
+import type { Frame } from "../capture/format.js";
+import { FrameClassifier, siteKey } from "./frames.js";
+import type { ProcessData } from "./model.js";
+
+/** A time series: x in seconds since the process's first sample. */
+export interface Series {
+  xs: number[];
+  ys: number[];
+}
+
+export function processStart(proc: ProcessData): number {
+  return proc.samples[0]?.t ?? proc.hello?.t ?? 0;
+}
+
+export function heapSeries(proc: ProcessData): Series {
+  const t0 = processStart(proc);
+  const s = proc.samples.filter((r) => r.heap >= 0);
+  return { xs: s.map((r) => r.t - t0), ys: s.map((r) => r.heap) };
+}
+
+/** RSS without tracemalloc's own bookkeeping, which grows with the traced heap. */
+export function rssSeries(proc: ProcessData): Series {
+  const t0 = processStart(proc);
+  const s = proc.samples.filter((r) => r.rss >= 0);
+  return { xs: s.map((r) => r.t - t0), ys: s.map((r) => r.rss - (r.trace_overhead ?? 0)) };
+}
+
+export function uncollectableSeries(proc: ProcessData): Series {
+  const t0 = processStart(proc);
+  return { xs: proc.samples.map((r) => r.t - t0), ys: proc.samples.map((r) => r.gc_garbage) };
+}
+
+export function unreachableSeries(proc: ProcessData): Series {
+  const t0 = processStart(proc);
+  return { xs: proc.garbage.map((r) => r.t - t0), ys: proc.garbage.map((r) => r.unreachable) };
+}
+
+export function censusTypeSeries(proc: ProcessData, typeKey: string): Series {
+  const t0 = processStart(proc);
+  return { xs: proc.census.map((r) => r.t - t0), ys: proc.census.map((r) => r.types[typeKey] ?? 0) };
+}
+
+export function unreachableTypeSeries(proc: ProcessData, typeKey: string): Series {
+  const t0 = processStart(proc);
+  return { xs: proc.garbage.map((r) => r.t - t0), ys: proc.garbage.map((r) => r.types[typeKey] ?? 0) };
+}
+
+/** Heap growth grouped by the first frame in the user's code. */
+export interface SiteSeries {
+  key: string;
+  frame: Frame;
+  /** The largest traceback seen for this site, innermost first. */
+  traceback: Frame[];
+  sizes: Series;
+  counts: Series;
+  tracebackIds: Set<number>;
+}
+
+/**
+ * Per-site series from the tracemalloc snapshots. Sites are keyed by the innermost user
+ * frame; a traceback made only of library frames is keyed by its innermost frame.
+ */
+export function siteSeries(proc: ProcessData, frames: FrameClassifier): Map<string, SiteSeries> {
+  const t0 = processStart(proc);
+  const keyOfTb = new Map<number, { key: string; frame: Frame } | null>();
+  const siteOf = (tb: number) => {
+    let v = keyOfTb.get(tb);
+    if (v === undefined) {
+      const stack = proc.tracebacks.get(tb);
+      const f = stack ? frames.userFrame(stack) ?? stack[0] ?? null : null;
+      v = f ? { key: siteKey(f), frame: f } : null;
+      keyOfTb.set(tb, v);
+    }
+    return v;
+  };
+  const out = new Map<string, SiteSeries>();
+  const biggest = new Map<string, number>();
+  proc.heaps.forEach((heap, i) => {
+    for (const [tb, size, count] of heap.sites) {
+      const site = siteOf(tb);
+      if (!site) continue;
+      let s = out.get(site.key);
+      if (!s) {
+        s = {
+          key: site.key,
+          frame: site.frame,
+          traceback: proc.tracebacks.get(tb) ?? [],
+          sizes: { xs: proc.heaps.map((h) => h.t - t0), ys: new Array(proc.heaps.length).fill(0) },
+          counts: { xs: proc.heaps.map((h) => h.t - t0), ys: new Array(proc.heaps.length).fill(0) },
+          tracebackIds: new Set(),
+        };
+        out.set(site.key, s);
+      }
+      s.sizes.ys[i] = (s.sizes.ys[i] ?? 0) + size;
+      s.counts.ys[i] = (s.counts.ys[i] ?? 0) + count;
+      s.tracebackIds.add(tb);
+      if (size > (biggest.get(site.key) ?? -1)) {
+        biggest.set(site.key, size);
+        s.traceback = proc.tracebacks.get(tb) ?? s.traceback;
+      }
+    }
+  });
+  return out;
+}
+
+/** Map from a traceback id to the user-site key it belongs to. */
+export function userSiteOfTraceback(proc: ProcessData, frames: FrameClassifier, tb: number): Frame | null {
+  const stack = proc.tracebacks.get(tb);
+  if (!stack) return null;
+  return frames.userFrame(stack);
+}

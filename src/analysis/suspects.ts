@@ -1,0 +1,218 @@
+import type { Frame, ObjSitesRecord } from "../capture/format.js";
+import type { Suspect } from "../report/schema.js";
+import { FrameClassifier, isBuiltinType, shortTypeName, siteKey } from "./frames.js";
+import type { ProcessData } from "./model.js";
+import type { Series, SiteSeries } from "./series.js";
+import { theilSen, type TrendResult } from "./stats.js";
+
+/** A type whose live count grows, with the evidence for it. */
+export interface GrowingType {
+  key: string;
+  series: Series;
+  trend: TrendResult;
+  countGrowth: number;
+  countStart: number;
+  countEnd: number;
+}
+
+interface TypeSite {
+  frame: Frame;
+  traceback: Frame[];
+  /** Instances allocated there at the first and last look. */
+  first: number;
+  last: number;
+}
+
+/** Growth a series shows over its tested part: robust slope times span, never negative. */
+export function growthOver(series: Series, start = 0): number {
+  const xs = series.xs.slice(start);
+  const ys = series.ys.slice(start);
+  if (xs.length < 2) return 0;
+  const span = (xs[xs.length - 1] ?? 0) - (xs[0] ?? 0);
+  return Math.max(0, theilSen(xs, ys).slope * span);
+}
+
+/**
+ * Where instances of each type were allocated, by user site: from `objsites` records
+ * (live objects) or from `garbage` records (unreachable ones).
+ */
+export function typeSites(
+  proc: ProcessData,
+  frames: FrameClassifier,
+  source: "objsites" | "garbage",
+): Map<string, Map<string, TypeSite>> {
+  const looks = new Map<string, Array<Array<[number, number]>>>();
+  if (source === "objsites") {
+    for (const r of proc.objsites as ObjSitesRecord[]) {
+      const list = looks.get(r.type) ?? [];
+      list.push(r.sites);
+      looks.set(r.type, list);
+    }
+  } else {
+    const last = proc.garbage[proc.garbage.length - 1];
+    const first = proc.garbage[0];
+    for (const r of [first, last]) {
+      if (!r) continue;
+      const perType = new Map<string, Array<[number, number]>>();
+      for (const [type, tb, n] of r.sites ?? []) {
+        const list = perType.get(type) ?? [];
+        list.push([tb, n]);
+        perType.set(type, list);
+      }
+      for (const [type, sites] of perType) {
+        const list = looks.get(type) ?? [];
+        list.push(sites);
+        looks.set(type, list);
+      }
+    }
+  }
+  const out = new Map<string, Map<string, TypeSite>>();
+  for (const [type, list] of looks) {
+    const bySite = new Map<string, TypeSite>();
+    list.forEach((sites, i) => {
+      const isFirst = i === 0;
+      const isLast = i === list.length - 1;
+      for (const [tb, n] of sites) {
+        const stack = proc.tracebacks.get(tb);
+        if (!stack) continue;
+        const f = frames.userFrame(stack);
+        if (!f) continue;
+        const key = siteKey(f);
+        const s = bySite.get(key) ?? { frame: f, traceback: stack, first: 0, last: 0 };
+        if (isFirst) s.first += n;
+        if (isLast) s.last += n;
+        bySite.set(key, s);
+      }
+    });
+    out.set(type, bySite);
+  }
+  return out;
+}
+
+/** The site where a type gained most instances (or, with one look, holds most). */
+function primarySite(sites: Map<string, TypeSite> | undefined): TypeSite | null {
+  if (!sites || sites.size === 0) return null;
+  let best: TypeSite | null = null;
+  let bestScore = -Infinity;
+  for (const s of sites.values()) {
+    const score = s.last - s.first > 0 ? s.last - s.first : s.last * 1e-6;
+    if (score > bestScore) {
+      best = s;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+/**
+ * Types that grow by the same number of objects usually leak together (a Session, its
+ * bound method, its history list): one cluster, one suspect, named after the member a
+ * person would recognise — a class of the program's own or a library's before a builtin,
+ * else the member whose site gained the most bytes.
+ */
+function clusterTypes(types: GrowingType[]): GrowingType[][] {
+  const sorted = [...types].sort((a, b) => b.countGrowth - a.countGrowth);
+  const clusters: GrowingType[][] = [];
+  for (const t of sorted) {
+    const home = clusters.find((c) => {
+      const seed = c[0] as GrowingType;
+      return Math.abs(t.countGrowth - seed.countGrowth) <= 0.15 * seed.countGrowth;
+    });
+    if (home) home.push(t);
+    else clusters.push([t]);
+  }
+  return clusters;
+}
+
+export interface SuspectInput {
+  proc: ProcessData;
+  frames: FrameClassifier;
+  growingTypes: GrowingType[];
+  typeSites: Map<string, Map<string, TypeSite>>;
+  sites: Map<string, SiteSeries>;
+  /** Sites whose own series grows significantly. */
+  growingSites: Set<string>;
+  siteGrowth: Map<string, number>;
+  evidence: Suspect["type_evidence"];
+  totalGrowth: number;
+  durationS: number;
+}
+
+export function buildSuspects(input: SuspectInput): Suspect[] {
+  const { frames, typeSites: tsites, siteGrowth } = input;
+  const suspects: Suspect[] = [];
+  const claimed = new Set<string>();
+  const gcTypes = new Set(input.proc.objsites.filter((r) => r.gc).map((r) => r.type));
+
+  for (const cluster of clusterTypes(input.growingTypes)) {
+    const withSite = cluster
+      .map((t) => ({ t, site: primarySite(tsites.get(t.key)) }))
+      .filter((m): m is { t: GrowingType; site: TypeSite } => m.site !== null);
+    if (withSite.length === 0) continue;
+    const bytesAt = (m: { site: TypeSite }) => siteGrowth.get(siteKey(m.site.frame)) ?? 0;
+    const classes = withSite.filter((m) => !isBuiltinType(m.t.key));
+    const pool = classes.length > 0 ? classes : withSite;
+    pool.sort(
+      (a, b) =>
+        bytesAt(b) - bytesAt(a) ||
+        Number(gcTypes.has(b.t.key)) - Number(gcTypes.has(a.t.key)) ||
+        b.t.countGrowth - a.t.countGrowth,
+    );
+    const rep = pool[0] as { t: GrowingType; site: TypeSite };
+    const clusterSites = new Set(withSite.map((m) => siteKey(m.site.frame)));
+    let size = 0;
+    for (const k of clusterSites) {
+      size += siteGrowth.get(k) ?? 0;
+      claimed.add(k);
+    }
+    suspects.push({
+      site: frames.site(rep.site.frame),
+      traceback: frames.traceback(rep.site.traceback),
+      type: shortTypeName(rep.t.key),
+      type_qualname: rep.t.key,
+      type_evidence: input.evidence,
+      count_growth: Math.round(rep.t.countGrowth),
+      size_growth_bytes: Math.round(size),
+      growth_bytes_per_s: input.durationS > 0 ? size / input.durationS : 0,
+      share: 0,
+      retainers: [],
+      pid: input.proc.pid,
+    });
+  }
+
+  // Growth at a site that no growing type explains: a container growing in place, or
+  // objects of a type the census did not single out.
+  for (const key of input.growingSites) {
+    if (claimed.has(key)) continue;
+    const s = input.sites.get(key);
+    if (!s) continue;
+    let typeKey = "";
+    let most = 0;
+    for (const [type, bySite] of tsites) {
+      const n = bySite.get(key)?.last ?? 0;
+      if (n > most) {
+        most = n;
+        typeKey = type;
+      }
+    }
+    const size = siteGrowth.get(key) ?? 0;
+    suspects.push({
+      site: frames.site(s.frame),
+      traceback: frames.traceback(s.traceback),
+      type: typeKey ? shortTypeName(typeKey) : "",
+      type_qualname: typeKey,
+      type_evidence: typeKey ? input.evidence : "none",
+      count_growth: Math.round(growthOver(s.counts)),
+      size_growth_bytes: Math.round(size),
+      growth_bytes_per_s: input.durationS > 0 ? size / input.durationS : 0,
+      share: 0,
+      retainers: [],
+      pid: input.proc.pid,
+    });
+  }
+
+  suspects.sort((a, b) => b.size_growth_bytes - a.size_growth_bytes || b.count_growth - a.count_growth);
+  const total = Math.max(input.totalGrowth, suspects.reduce((acc, s) => acc + s.size_growth_bytes, 0));
+  for (const s of suspects) s.share = total > 0 ? Math.min(1, s.size_growth_bytes / total) : 0;
+  return suspects;
+}

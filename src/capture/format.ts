@@ -1,0 +1,214 @@
+/**
+ * The capture file format, `leaktrail.capture/1` — this file is its specification.
+ *
+ * A capture is JSON Lines: one JSON object per line, appended as data arrives and never
+ * rewritten, so that whatever reached the disk before a `kill -9` (of the target or of the
+ * CLI) is a valid capture up to its last complete line. The first line is a {@link Header};
+ * every later line is a {@link CaptureRecord}, told apart by `k`. A reader skips record kinds it
+ * does not know (forward compatibility) and ignores a torn last line.
+ *
+ * Records come from two writers: the agent inside each Python process (forwarded verbatim
+ * by the CLI, which adds nothing but the line break) and the CLI itself (`child-exit`,
+ * `cli-stop`). Agent records always carry `pid`: one run may hold many processes.
+ *
+ * Times `t` are seconds since the Unix epoch (float). Sizes are bytes.
+ * docs/capture-format.md explains the same with examples.
+ */
+
+export const CAPTURE_SCHEMA = "leaktrail.capture/1";
+
+/** First line of every capture. */
+export interface Header {
+  schema: typeof CAPTURE_SCHEMA;
+  /** When the CLI started the run (epoch seconds). */
+  created: number;
+  /** The command the CLI ran, as given. */
+  command: string[];
+  /** The CLI's working directory: site files are reported relative to it. */
+  cwd: string;
+  /** Version of the leaktrail CLI that wrote the capture. */
+  tool_version: string;
+}
+
+/** A frame of an allocation traceback. */
+export type Frame = [file: string, line: number, func: string];
+
+/** An agent said hello: one per Python process, first of its records. */
+export interface HelloRecord {
+  k: "hello";
+  pid: number;
+  ppid: number;
+  t: number;
+  /** `sys.version_info[:3]` joined by dots, e.g. "3.11.7". */
+  python: string;
+  /** `sys.argv` at the time the agent started (may be `[""]` before the script runs). */
+  argv: string[];
+  cwd: string;
+  executable: string;
+  /** Frames per tracemalloc traceback (0 when tracemalloc is off). */
+  trace_frames: number;
+  /** Prefixes of files that are not the user's code: the standard library, site-packages. */
+  library_paths: string[];
+}
+
+/** A cheap periodic measurement of the whole process. */
+export interface SampleRecord {
+  k: "sample";
+  pid: number;
+  t: number;
+  /** Resident set size. */
+  rss: number;
+  /** Bytes of Python heap in use (tracemalloc's traced memory; -1 when unknown). */
+  heap: number;
+  /** Memory tracemalloc itself uses for its traces (part of rss, not of heap). */
+  trace_overhead: number;
+  /** `gc.get_count()`: allocations minus deallocations per generation since its last collection. */
+  gc_count: [number, number, number];
+  /** Collections per generation so far (`gc.get_stats()`). */
+  gc_collections: [number, number, number];
+  /** Objects the collector freed, per generation, so far. */
+  gc_collected: [number, number, number];
+  /** Uncollectable objects found, per generation, so far. */
+  gc_uncollectable: [number, number, number];
+  /** Seconds spent in collections per generation so far, measured with `gc.callbacks`. */
+  gc_pause: [number, number, number];
+  /** `gc.isenabled()`. */
+  gc_enabled: boolean;
+  /** Objects moved to the permanent generation by `gc.freeze()` (0 before 3.7). */
+  gc_frozen: number;
+  /** `len(gc.garbage)`: uncollectable objects the collector handed to the program. */
+  gc_garbage: number;
+  threads: number;
+  /** CPU seconds the agent itself has used so far (its own threads and callbacks). */
+  agent_cpu: number;
+}
+
+/** Live objects counted by type, without holding any of them (DESIGN.md, Hazards). */
+export interface CensusRecord {
+  k: "census";
+  pid: number;
+  t: number;
+  /** Wall seconds the count took (the target is slowed for at most this long). */
+  seconds: number;
+  /** Total gc-tracked objects. */
+  objects: number;
+  /** Count per type, keyed by "module.qualname" (e.g. "builtins.dict", "app.Session"). */
+  types: Record<string, number>;
+}
+
+/** Defines a traceback id used by `heap` and `objsites` records of the same pid. */
+export interface TracebackRecord {
+  k: "tb";
+  pid: number;
+  id: number;
+  /** Innermost frame first: frames[0] is the line that allocated. */
+  frames: Frame[];
+}
+
+/** A tracemalloc snapshot, grouped by allocation traceback. */
+export interface HeapRecord {
+  k: "heap";
+  pid: number;
+  t: number;
+  seconds: number;
+  /** Traced bytes in all, and how many blocks. */
+  size: number;
+  count: number;
+  /** The largest sites: [traceback id, bytes, blocks]. Others are summed into `rest`. */
+  sites: Array<[tb: number, size: number, count: number]>;
+  rest: [size: number, count: number];
+}
+
+/** Where sampled live instances of one type were allocated (`tracemalloc` object tracebacks). */
+export interface ObjSitesRecord {
+  k: "objsites";
+  pid: number;
+  t: number;
+  /** Type key, as in census. */
+  type: string;
+  /** Instances looked at. */
+  instances: number;
+  /** [traceback id, instances allocated there]. */
+  sites: Array<[tb: number, count: number]>;
+  /** Instances with no traceback (allocated before tracing began, or from a free list). */
+  untraced: number;
+  /** The type takes part in garbage collection (it can hold references to other objects). */
+  gc: boolean;
+}
+
+/**
+ * Cyclic garbage: objects alive but unreachable from any root, counted by type. Measured
+ * in a forked copy of the process, so the target's own collector and finalizers never run.
+ */
+export interface GarbageRecord {
+  k: "garbage";
+  pid: number;
+  t: number;
+  seconds: number;
+  /** gc-tracked objects examined. */
+  objects: number;
+  /** Unreachable objects in all, and per type key. */
+  unreachable: number;
+  types: Record<string, number>;
+  /** Where unreachable objects were allocated: [type key, traceback id, count], largest first. */
+  sites: Array<[type: string, tb: number, count: number]>;
+}
+
+/** The agent's own trouble, caught: never raised into the target. */
+export interface AgentErrorRecord {
+  k: "agent-error";
+  pid: number;
+  t: number;
+  where: string;
+  message: string;
+}
+
+/** The agent's last words, from `atexit`. */
+export interface ByeRecord {
+  k: "bye";
+  pid: number;
+  t: number;
+}
+
+/** Written by the CLI when the command it started ended. */
+export interface ChildExitRecord {
+  k: "child-exit";
+  t: number;
+  /** Exit code, or null when a signal ended it. */
+  code: number | null;
+  signal: string | null;
+}
+
+/** Written by the CLI when it stopped the run itself (Ctrl-C, a deadline). */
+export interface CliStopRecord {
+  k: "cli-stop";
+  t: number;
+  reason: string;
+}
+
+export type AgentRecord =
+  | HelloRecord
+  | SampleRecord
+  | CensusRecord
+  | TracebackRecord
+  | HeapRecord
+  | ObjSitesRecord
+  | GarbageRecord
+  | AgentErrorRecord
+  | ByeRecord;
+
+export type CaptureRecord = AgentRecord | ChildExitRecord | CliStopRecord;
+
+export const RECORD_KINDS: ReadonlySet<string> = new Set([
+  "hello",
+  "sample",
+  "census",
+  "tb",
+  "heap",
+  "objsites",
+  "garbage",
+  "agent-error",
+  "bye",
+  "child-exit",
+  "cli-stop",
+]);

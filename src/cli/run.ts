@@ -1,0 +1,79 @@
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { analyse } from "../analysis/analyse.js";
+import { runSession } from "../collect/session.js";
+import { writeReportJson } from "../report/json.js";
+import { renderTerminal, styleFor } from "../report/terminal.js";
+import { UsageError } from "./errors.js";
+import { helpFor, numberOption, parseOptions, type OptionTable } from "./options.js";
+import { StatusLine } from "./status-line.js";
+
+export const RUN_OPTIONS = {
+  json: { type: "string", value: "FILE", help: "write the report as JSON (leaktrail.report/1)" },
+  capture: { type: "string", short: "o", value: "FILE", help: "where to write the capture (default: a new file in the temp folder)" },
+  frames: { type: "string", value: "N", help: "frames kept per allocation traceback (default 16; 0 turns tracemalloc off)" },
+  interval: { type: "string", value: "SECONDS", help: "seconds between cheap samples (default 0.1)" },
+  "fail-on-leak": { type: "boolean", help: "exit with status 3 when a leak is found (instead of the program's own)" },
+  quiet: { type: "boolean", short: "q", help: "print no summary (the JSON report is still written)" },
+  help: { type: "boolean", short: "h", help: "show this help" },
+} satisfies OptionTable;
+
+export const RUN_USAGE = "leaktrail run [options] -- COMMAND [ARGS...]";
+const RUN_SUMMARY =
+  "Runs COMMAND with the leaktrail agent inside every Python process it starts, then says whether\nit leaks, what grows and where it was allocated. The program's output passes through untouched;\nthe exit status is the program's.";
+
+function defaultCapturePath(): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  return join(tmpdir(), `leaktrail-${stamp}-${process.pid}.ltcap`);
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseOptions("run", argv, RUN_OPTIONS);
+  if (values.help) {
+    process.stdout.write(helpFor(RUN_USAGE, RUN_SUMMARY, RUN_OPTIONS));
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError(`run: no command given (usage: ${RUN_USAGE})`);
+  const frames = numberOption("run", "frames", values.frames, 16, 0, 100);
+  const interval = numberOption("run", "interval", values.interval, 0.1, 0.01, 60);
+  const capturePath = resolve(values.capture ?? defaultCapturePath());
+  if (existsSync(capturePath)) throw new UsageError(`run: ${capturePath} exists already; a capture is never overwritten`);
+
+  const status = new StatusLine(process.stderr);
+  status.start();
+  let result;
+  try {
+    result = await runSession({ command: positionals, capturePath, frames, interval, onRecord: (r) => status.onRecord(r) });
+  } catch (err) {
+    status.stop();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "EACCES" || code === "EEXIST") throw new UsageError(`run: cannot write the capture ${capturePath}: ${(err as Error).message}`);
+    throw err;
+  }
+  status.stop();
+  if (result.spawnError) throw new UsageError(`run: ${result.spawnError}`, 127);
+
+  const childStatus = result.exitCode ?? (result.signal ? 128 + signalNumber(result.signal) : 1);
+  if (result.model.processes.length === 0) {
+    process.stderr.write(
+      `leaktrail: '${positionals.join(" ")}' started no Python process that leaktrail could watch (a Python started with -I, -E or -S skips the agent); nothing to analyse. Capture: ${capturePath}\n`,
+    );
+    return childStatus !== 0 ? childStatus : 2;
+  }
+  const { report } = analyse(result.model);
+  if (!values.quiet) {
+    process.stderr.write(renderTerminal(report, styleFor(process.stderr)));
+    process.stderr.write(`capture: ${capturePath}\n`);
+  }
+  if (values.json) writeReportJson(values.json, report);
+  if (values["fail-on-leak"] && report.verdict.leak) return 3;
+  if (result.stopped) return 130;
+  return childStatus;
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+
+function signalNumber(sig: string): number {
+  return SIGNALS[sig] ?? 1;
+}

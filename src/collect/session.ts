@@ -1,0 +1,152 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CaptureRecord } from "../capture/format.js";
+import { CaptureWriter } from "../capture/writer.js";
+import { ModelBuilder, type CaptureModel } from "../analysis/model.js";
+import { agentPythonDir, toolVersion } from "./agent-path.js";
+import { LineSplitter } from "./line-splitter.js";
+
+export interface SessionOptions {
+  command: string[];
+  capturePath: string;
+  /** tracemalloc frames per traceback. */
+  frames: number;
+  /** Seconds between cheap samples. */
+  interval: number;
+  /** Called for every record, as it arrives (the live status line). */
+  onRecord?: (record: CaptureRecord) => void;
+}
+
+export interface SessionResult {
+  model: CaptureModel;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when leaktrail itself stopped the run (Ctrl-C). */
+  stopped: string | null;
+  /** The command could not be started (not found, not executable). */
+  spawnError: string | null;
+  agentsSeen: number;
+}
+
+/** Seconds to keep listening after the command ends, for agents' last words. */
+const DRAIN_SECONDS = 3;
+
+/**
+ * Runs one command with the agent injected, writing every record to the capture as it
+ * arrives. Resolves when the command has ended and its agents have said goodbye (or gone).
+ */
+export function runSession(opts: SessionOptions): Promise<SessionResult> {
+  const socketDir = mkdtempSync(join(tmpdir(), "leaktrail-"));
+  const socketPath = join(socketDir, "agent.sock");
+  const cwd = process.cwd();
+  const header = { created: Date.now() / 1000, command: opts.command, cwd, tool_version: toolVersion() };
+  const writer = new CaptureWriter(opts.capturePath, header);
+  const builder = new ModelBuilder({ schema: "leaktrail.capture/1", ...header });
+  const sockets = new Set<Socket>();
+  let agentsSeen = 0;
+
+  const accept = (record: CaptureRecord, line: string) => {
+    writer.appendLine(line);
+    builder.add(record);
+    opts.onRecord?.(record);
+  };
+
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    agentsSeen++;
+    const splitter = new LineSplitter();
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      for (const line of splitter.push(chunk)) {
+        let record: CaptureRecord;
+        try {
+          record = JSON.parse(line) as CaptureRecord;
+        } catch {
+          continue; // an agent never sends a bad line; ignore rather than store it
+        }
+        accept(record, line);
+      }
+    });
+    const forget = () => sockets.delete(socket);
+    socket.on("close", forget);
+    socket.on("error", forget);
+  });
+
+  return new Promise<SessionResult>((resolvePromise) => {
+    let child: ChildProcess | null = null;
+    let stopped: string | null = null;
+    let spawnError: string | null = null;
+    let finished = false;
+    const timers: NodeJS.Timeout[] = [];
+
+    const finish = (exitCode: number | null, signal: NodeJS.Signals | null) => {
+      if (finished) return;
+      finished = true;
+      const end: CaptureRecord = { k: "child-exit", t: Date.now() / 1000, code: exitCode, signal };
+      writer.append(end);
+      builder.add(end);
+      const closeAll = () => {
+        for (const t of timers) clearTimeout(t);
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        process.off("SIGHUP", onSignal);
+        for (const s of sockets) s.destroy();
+        server.close();
+        writer.close();
+        rmSync(socketDir, { recursive: true, force: true });
+        resolvePromise({ model: builder.build(), exitCode, signal, stopped, spawnError, agentsSeen });
+      };
+      // Agents of processes that outlive the command (daemons) are not waited for long.
+      const deadline = Date.now() + DRAIN_SECONDS * 1000;
+      const poll = () => {
+        if (sockets.size === 0 || Date.now() > deadline) closeAll();
+        else timers.push(setTimeout(poll, 25));
+      };
+      poll();
+    };
+
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (!stopped) {
+        stopped = sig === "SIGINT" ? "interrupted (Ctrl-C)" : `stopped by ${sig}`;
+        const rec: CaptureRecord = { k: "cli-stop", t: Date.now() / 1000, reason: stopped };
+        writer.append(rec);
+        builder.add(rec);
+        // A Ctrl-C at a terminal reaches the child too; give it a moment to end by itself.
+        timers.push(setTimeout(() => child?.kill(sig), 500));
+        timers.push(setTimeout(() => child?.kill("SIGTERM"), 5000));
+        timers.push(setTimeout(() => child?.kill("SIGKILL"), 10000));
+      } else {
+        child?.kill("SIGKILL");
+      }
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    process.on("SIGHUP", onSignal);
+
+    server.listen(socketPath, () => {
+      const pythonDir = agentPythonDir();
+      const env = {
+        ...process.env,
+        PYTHONPATH: [pythonDir, process.env.PYTHONPATH].filter(Boolean).join(":"),
+        LEAKTRAIL_SOCKET: socketPath,
+        LEAKTRAIL_FRAMES: String(opts.frames),
+        LEAKTRAIL_INTERVAL: String(opts.interval),
+      };
+      const [file, ...args] = opts.command;
+      child = spawn(file as string, args, { stdio: "inherit", env });
+      child.on("error", (err: NodeJS.ErrnoException) => {
+        spawnError =
+          err.code === "ENOENT"
+            ? `command not found: ${file}`
+            : err.code === "EACCES"
+              ? `cannot execute ${file}: permission denied`
+              : `cannot start ${file}: ${err.message}`;
+        finish(null, null);
+      });
+      child.on("exit", (code, signal) => finish(code, signal));
+    });
+  });
+}
