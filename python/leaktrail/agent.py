@@ -29,7 +29,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _SCHEDULE = {
     "sample": (0.1, 0.02),
     "census": (0.25, 0.04),
-    "heap": (0.5, 0.05),
+    "heap": (0.25, 0.08),
     "objsites": (1.0, 0.04),
     "garbage": (0.5, 0.1),  # the work happens in a forked child; the budget covers the fork
 }
@@ -199,7 +199,7 @@ class Agent:
     # -- jobs ------------------------------------------------------------------------
 
     def _job_sample(self, final):
-        self._send(sampler.sample(self.pid, self._pauses, self._cpu_base))
+        self._send(sampler.sample(self.pid, self._pauses, self._cpu_base), final)
 
     def _job_census(self, final):
         started = time.perf_counter()
@@ -220,7 +220,7 @@ class Agent:
                 self._census_min[key] = n if low is None or n < low else low
         self._census_last = types
         self._send({"k": "census", "pid": self.pid, "t": time.time(), "seconds": round(seconds, 6),
-                    "objects": sum(types.values()), "types": types})
+                    "objects": sum(types.values()), "types": types}, final)
 
     def _growing_types(self):
         """Types whose count rose most since their low point: the ones worth joining to sites."""
@@ -262,18 +262,21 @@ class Agent:
         sites = []
         shown_size = shown_count = 0
         for i, (size, count, frames) in enumerate(mine):
-            if i < _MAX_HEAP_SITES or frames in self._sticky:
-                if frames not in self._sticky and len(self._sticky) < _MAX_STICKY_SITES:
-                    self._sticky.add(frames)
-                sites.append([self._tracebacks.intern(frames, out), size, count])
+            known = self._tracebacks.known(frames)
+            if i < _MAX_HEAP_SITES or known in self._sticky:
+                tb_id = self._tracebacks.intern(frames, out)
+                if len(self._sticky) < _MAX_STICKY_SITES:
+                    self._sticky.add(tb_id)
+                sites.append([tb_id, size, count])
                 shown_size += size
                 shown_count += count
+        self._tracebacks.end_batch()
         for record in out:
             self._send(record)
         self._send({"k": "heap", "pid": self.pid, "t": time.time(),
                     "seconds": round(time.perf_counter() - started, 6),
                     "size": total_size, "count": total_count, "sites": sites,
-                    "rest": [total_size - shown_size, total_count - shown_count]})
+                    "rest": [total_size - shown_size, total_count - shown_count]}, final)
 
     def _job_objsites(self, final):
         if not tracemalloc.is_tracing():
@@ -301,6 +304,7 @@ class Agent:
             untraced = counts.pop(None, 0)
             top = sorted(counts.items(), key=lambda kv: -kv[1])[:20]
             sites = [[self._tracebacks.intern(raw, out), n] for raw, n in top]
+            self._tracebacks.end_batch()
             for record in out:
                 self._send(record)
             self._send({"k": "objsites", "pid": self.pid, "t": time.time(), "type": key,
@@ -319,18 +323,30 @@ class Agent:
             return
         self._garbage_types = result["types"]
         out = []
-        sites = [[key, self._tracebacks.intern(tuple(tuple(f) for f in frames), out), n]
-                 for key, frames, n in result["sites"]]
+        sites = {}
+        if tracemalloc.is_tracing():
+            # Addresses of objects the child found unreachable; in the target they are
+            # still there, unreachable, until a collection frees them.
+            for key, addresses in result["blocks"].items():
+                for address in addresses:
+                    raw = garbage.block_traceback(address)
+                    if raw is not None:
+                        skey = (key, self._tracebacks.intern(raw, out))
+                        sites[skey] = sites.get(skey, 0) + 1
+            self._tracebacks.end_batch()
         for record in out:
             self._send(record)
+        top = sorted(sites.items(), key=lambda kv: -kv[1])[:100]
         self._send({"k": "garbage", "pid": self.pid, "t": time.time(),
                     "seconds": round(time.perf_counter() - started, 6),
                     "objects": result["objects"], "unreachable": result["unreachable"],
-                    "types": result["types"], "sites": sites})
+                    "types": result["types"], "sites": [[k[0], k[1], n] for k, n in top]}, final)
 
     # -- plumbing --------------------------------------------------------------------
 
-    def _send(self, record):
+    def _send(self, record, final=False):
+        if final:
+            record["final"] = True
         transport = self._transport
         if transport is not None:
             transport.send(record)

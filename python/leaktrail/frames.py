@@ -1,58 +1,34 @@
-"""Turns tracemalloc's (filename, lineno) frames into (file, line, function) and interns them.
+"""Interns tracemalloc tracebacks: each distinct one gets a small id, sent once.
 
-tracemalloc records no function names; we find the innermost ``def`` (or ``class``)
-enclosing each line by parsing the file once with ``ast``.  Results are cached per file.
+Function names are not looked up here: tracemalloc records only (filename, lineno), and
+finding the enclosing ``def`` means reading source files, which the CLI does instead,
+outside the target, before it writes the capture.
 """
-import ast
-import linecache
-
-
-class FunctionFinder:
-    def __init__(self):
-        self._by_file = {}
-
-    def _spans(self, filename):
-        spans = self._by_file.get(filename)
-        if spans is None:
-            spans = []
-            try:
-                source = "".join(linecache.getlines(filename))
-                if source:
-                    for node in ast.walk(ast.parse(source, filename)):
-                        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                            end = getattr(node, "end_lineno", None) or node.lineno
-                            spans.append((node.lineno, end, node.name))
-                spans.sort(key=lambda s: s[1] - s[0])  # innermost (shortest) first
-            except (SyntaxError, ValueError, OSError, RecursionError, MemoryError):
-                spans = []
-            self._by_file[filename] = spans
-        return spans
-
-    def function_at(self, filename, line):
-        for start, end, name in self._spans(filename):
-            if start <= line <= end:
-                return name
-        return "<module>"
 
 
 class TracebackTable:
-    """Gives each distinct raw traceback a small id, and says which ids are new."""
+    """Gives each distinct raw traceback a small id, and says which ids are new.
+
+    Keyed by the traceback's hash, not the traceback itself, so the agent keeps two
+    ints per traceback rather than a tuple per frame.
+    """
 
     def __init__(self, pid):
         self.pid = pid
         self._ids = {}
-        self._finder = FunctionFinder()
+
+    def known(self, raw):
+        return self._ids.get(hash(raw))
 
     def intern(self, raw, out):
         """Id of a raw traceback; appends a "tb" record to ``out`` the first time."""
-        tb_id = self._ids.get(raw)
+        key = hash(raw)
+        tb_id = self._ids.get(key)
         if tb_id is None:
             tb_id = len(self._ids) + 1
-            self._ids[raw] = tb_id
-            out.append({
-                "k": "tb",
-                "pid": self.pid,
-                "id": tb_id,
-                "frames": [[f, n, self._finder.function_at(f, n)] for f, n in raw],
-            })
+            self._ids[key] = tb_id
+            out.append({"k": "tb", "pid": self.pid, "id": tb_id, "frames": [[f, n] for f, n in raw]})
         return tb_id
+
+    def end_batch(self):
+        """Kept for the callers' symmetry; nothing is cached per batch any more."""

@@ -37,66 +37,80 @@ def _type_key(tp):
     return "%s.%s" % (module if isinstance(module, str) else "?", getattr(tp, "__qualname__", tp.__name__))
 
 
-def _unreachable(trace_sites, max_sites):
-    """Runs in the child: {"objects", "unreachable", "types", "sites"}."""
-    from _tracemalloc import _get_object_traceback, is_tracing
+def _preheader(tp):
+    """Bytes between the start of an object's memory block and the object itself."""
+    flags = tp.__flags__
+    if not flags & (1 << 14):  # Py_TPFLAGS_HAVE_GC
+        return 0
+    size = 16  # PyGC_Head
+    if sys.version_info[:2] == (3, 11) and flags & (1 << 4):
+        size += 16  # managed dict
+    elif sys.version_info >= (3, 12) and flags & ((1 << 4) | (1 << 3)):
+        size += 16  # managed dict or managed weakref
+    return size
 
+
+def _unreachable(per_type):
+    """Runs in the child: {"objects", "unreachable", "types", "blocks"}.
+
+    tracemalloc is stopped first (in the child only: it makes every allocation slow);
+    the parent looks up where unreachable objects were allocated from their block
+    addresses, which this returns for up to ``per_type`` objects of each type.
+    """
+    import tracemalloc
+
+    tracemalloc.stop()
+    probe = [None]  # made before the walk, referred to by this frame only: measures our overhead
     objs = gc.get_objects()
-    index = {id(o): i for i, o in enumerate(objs)}
-    probe = []
-    probe_list = [probe]
-    # What our own bookkeeping adds to a reference count: one for the list, one for the
-    # loop variable, one for getrefcount's argument.  Measured, not assumed.
-    overhead = [sys.getrefcount(o) for o in probe_list][0] - 1
-    refs = [sys.getrefcount(o) - overhead for o in objs]
-    get_referents = gc.get_referents
-    for o in objs:
-        for r in get_referents(o):
-            i = index.get(id(r))
-            if i is not None:
-                refs[i] -= 1
-    alive = bytearray(len(objs))
-    stack = [i for i, n in enumerate(refs) if n > 0]
-    for i in stack:
-        alive[i] = 1
-    while stack:
-        for r in get_referents(objs[stack.pop()]):
-            i = index.get(id(r))
-            if i is not None and not alive[i]:
-                alive[i] = 1
-                stack.append(i)
+    ids = list(map(id, objs))
+    index = dict(zip(ids, range(len(ids))))
+    internal = {}
+    for i in map(id, gc.get_referents(*objs)):
+        internal[i] = internal.get(i, 0) + 1
+    counts = [sys.getrefcount(o) for o in objs]
+    probe_i = index[id(probe)]
+    overhead = counts[probe_i] - internal.get(id(probe), 0) - 1
+    roots = [i for i, n in enumerate(counts) if n - overhead - internal.get(ids[i], 0) > 0]
+    alive = set(ids[i] for i in roots)
+    frontier = [objs[i] for i in roots]
+    while frontier:
+        found = set(map(id, gc.get_referents(*frontier)))
+        found.difference_update(alive)
+        found.intersection_update(index)
+        alive.update(found)
+        frontier = [objs[index[i]] for i in found]
     types = {}
-    sites = {}
-    tracing = trace_sites and is_tracing()
-    raw = None
-    if tracing and sys.version_info[:2] == (3, 11):
-        from leaktrail.heapwalk import _raw_traceback as raw
+    blocks = {}
     unreachable = 0
     for i, o in enumerate(objs):
-        if alive[i] or o is probe or o is probe_list:
+        if ids[i] in alive or i == probe_i:
             continue
         unreachable += 1
         tp = type(o)
         key = _type_key(tp)
-        types[key] = types.get(key, 0) + 1
-        if tracing:
-            if raw is not None and tp.__flags__ & (1 << 4):
-                tb = raw(0, id(o) - 32)
-            else:
-                tb = _get_object_traceback(o)
-            if tb is not None:
-                skey = (key, tb)
-                sites[skey] = sites.get(skey, 0) + 1
-    top = sorted(sites.items(), key=lambda kv: -kv[1])[:max_sites]
-    return {
-        "objects": len(objs),
-        "unreachable": unreachable,
-        "types": types,
-        "sites": [[k[0], [list(f) for f in k[1]], n] for k, n in top],
-    }
+        n = types.get(key, 0)
+        types[key] = n + 1
+        if n < per_type:
+            blocks.setdefault(key, []).append(ids[i] - _preheader(tp))
+    return {"objects": len(objs), "unreachable": unreachable, "types": types, "blocks": blocks}
 
 
-def probe(timeout=20.0, trace_sites=True, max_sites=50):
+_lookup = None
+
+
+def block_traceback(address):
+    """tracemalloc's traceback of the memory block starting at ``address``, or None."""
+    global _lookup
+    if _lookup is None:
+        import ctypes
+
+        _lookup = ctypes.pythonapi._PyTraceMalloc_GetTraceback
+        _lookup.restype = ctypes.py_object
+        _lookup.argtypes = [ctypes.c_uint, ctypes.c_size_t]
+    return _lookup(0, address)
+
+
+def probe(timeout=20.0, per_type=200):
     """Forks, counts unreachable objects in the child, returns its answer (or None)."""
     fork = _libc_fork()
     read_end, write_end = os.pipe()
@@ -106,7 +120,7 @@ def probe(timeout=20.0, trace_sites=True, max_sites=50):
         try:
             os.close(read_end)
             gc.disable()
-            data = json.dumps(_unreachable(trace_sites, max_sites)).encode()
+            data = json.dumps(_unreachable(per_type)).encode()
             view = memoryview(data)
             while view:
                 view = view[os.write(write_end, view):]

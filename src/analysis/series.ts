@@ -8,41 +8,56 @@ export interface Series {
   ys: number[];
 }
 
+/** Records taken while the program ran, without the ones taken at its exit. */
+function steady<T extends { final?: boolean }>(records: T[]): T[] {
+  return records.filter((r) => !r.final);
+}
+
 export function processStart(proc: ProcessData): number {
   return proc.samples[0]?.t ?? proc.hello?.t ?? 0;
 }
 
+/**
+ * The Python heap over time. tracemalloc snapshots are preferred: they leave out the
+ * agent's own allocations, which the cheap samples cannot tell apart.
+ */
 export function heapSeries(proc: ProcessData): Series {
   const t0 = processStart(proc);
-  const s = proc.samples.filter((r) => r.heap >= 0);
+  const heaps = steady(proc.heaps);
+  if (heaps.length >= 8) return { xs: heaps.map((h) => h.t - t0), ys: heaps.map((h) => h.size) };
+  const s = steady(proc.samples).filter((r) => r.heap >= 0);
   return { xs: s.map((r) => r.t - t0), ys: s.map((r) => r.heap) };
 }
 
 /** RSS without tracemalloc's own bookkeeping, which grows with the traced heap. */
 export function rssSeries(proc: ProcessData): Series {
   const t0 = processStart(proc);
-  const s = proc.samples.filter((r) => r.rss >= 0);
+  const s = steady(proc.samples).filter((r) => r.rss >= 0);
   return { xs: s.map((r) => r.t - t0), ys: s.map((r) => r.rss - (r.trace_overhead ?? 0)) };
 }
 
 export function uncollectableSeries(proc: ProcessData): Series {
   const t0 = processStart(proc);
-  return { xs: proc.samples.map((r) => r.t - t0), ys: proc.samples.map((r) => r.gc_garbage) };
+  const s = steady(proc.samples);
+  return { xs: s.map((r) => r.t - t0), ys: s.map((r) => r.gc_garbage) };
 }
 
 export function unreachableSeries(proc: ProcessData): Series {
   const t0 = processStart(proc);
-  return { xs: proc.garbage.map((r) => r.t - t0), ys: proc.garbage.map((r) => r.unreachable) };
+  const g = steady(proc.garbage);
+  return { xs: g.map((r) => r.t - t0), ys: g.map((r) => r.unreachable) };
 }
 
 export function censusTypeSeries(proc: ProcessData, typeKey: string): Series {
   const t0 = processStart(proc);
-  return { xs: proc.census.map((r) => r.t - t0), ys: proc.census.map((r) => r.types[typeKey] ?? 0) };
+  const c = steady(proc.census);
+  return { xs: c.map((r) => r.t - t0), ys: c.map((r) => r.types[typeKey] ?? 0) };
 }
 
 export function unreachableTypeSeries(proc: ProcessData, typeKey: string): Series {
   const t0 = processStart(proc);
-  return { xs: proc.garbage.map((r) => r.t - t0), ys: proc.garbage.map((r) => r.types[typeKey] ?? 0) };
+  const g = steady(proc.garbage);
+  return { xs: g.map((r) => r.t - t0), ys: g.map((r) => r.types[typeKey] ?? 0) };
 }
 
 /** Heap growth grouped by the first frame in the user's code. */
@@ -75,7 +90,8 @@ export function siteSeries(proc: ProcessData, frames: FrameClassifier): Map<stri
   };
   const out = new Map<string, SiteSeries>();
   const biggest = new Map<string, number>();
-  proc.heaps.forEach((heap, i) => {
+  const heaps = steady(proc.heaps);
+  heaps.forEach((heap, i) => {
     for (const [tb, size, count] of heap.sites) {
       const site = siteOf(tb);
       if (!site) continue;
@@ -85,8 +101,8 @@ export function siteSeries(proc: ProcessData, frames: FrameClassifier): Map<stri
           key: site.key,
           frame: site.frame,
           traceback: proc.tracebacks.get(tb) ?? [],
-          sizes: { xs: proc.heaps.map((h) => h.t - t0), ys: new Array(proc.heaps.length).fill(0) },
-          counts: { xs: proc.heaps.map((h) => h.t - t0), ys: new Array(proc.heaps.length).fill(0) },
+          sizes: { xs: heaps.map((h) => h.t - t0), ys: new Array(heaps.length).fill(0) },
+          counts: { xs: heaps.map((h) => h.t - t0), ys: new Array(heaps.length).fill(0) },
           tracebackIds: new Set(),
         };
         out.set(site.key, s);

@@ -450,14 +450,16 @@ interface Drop {
  * A run (rather than a single step) catches a flush that takes two or three samples.
  *
  * A fall is only a reset when the level was high before it and stays low after it:
- * - built up: two samples before the peak the series was already above the post-drop value
- *   by more than 25% of the fall. An upward spike (a temporary buffer, an RSS blip of one or
- *   two samples) fails this: it rose from and fell back to the same level at once.
- * - stays down: two samples after the end of the fall the series is still below the
- *   post-drop value plus 75% of the fall. A downward spike fails this.
- * Fast oscillations of that kind are left to the rank tests, which are not fooled by them;
- * the trough logic is only needed for slow teeth, where the end phase of the run dominates
- * the raw slope.
+ * - built up: the median of the three samples before the peak is nearer the peak than the
+ *   post-drop value (above it by more than half the fall). Upward spikes (a temporary buffer,
+ *   an RSS blip of a sample or two, even two spikes close together) fail this: they rise from
+ *   and fall back to the same level at once.
+ * - stays down: the median of the (up to) three samples after the fall is nearer the
+ *   post-drop value than the peak. Downward spikes, and falls from an upward outlier to a
+ *   downward one, fail this.
+ * A clean linear tooth needs six or more samples to pass both. Fast oscillations are left to the rank
+ * tests, which are not fooled by them; the trough logic is only needed for slow teeth, where
+ * the phase at which the run stops dominates the raw slope.
  */
 function findDrops(ys: number[], threshold: number): Drop[] {
   const out: Drop[] = [];
@@ -469,8 +471,9 @@ function findDrops(ys: number[], threshold: number): Drop[] {
       while (j + 1 < n && ys[j + 1]! < ys[j]!) j++;
       const low = ys[j]!;
       const fall = ys[i]! - low;
-      const builtUp = i >= 2 && ys[i - 2]! > low + 0.25 * fall;
-      const staysDown = ys[Math.min(n - 1, j + 2)]! < low + 0.75 * fall;
+      const after = ys.slice(j + 1, j + 4);
+      const builtUp = i >= 3 && medianOf(ys.slice(i - 3, i)) > low + 0.5 * fall;
+      const staysDown = after.length === 0 || medianOf(after) < low + 0.5 * fall;
       if (fall > threshold && builtUp && staysDown) out.push({ from: i, to: j });
       i = j;
     } else {
@@ -500,18 +503,20 @@ function fmtP(p: number): string {
  * 2. Sawtooth: a drop is a run of decreases falling by more than 50% of the tested part's
  *    max − min AND by more than 7 noise σ ({@link noiseSigma}; without this a noisy flat or
  *    slowly leaking series has many "drops" of half its small range), from a peak that built
- *    up over more than two samples (a one- or two-sample spike is not a reset; see findDrops).
+ *    up before it and stays low after it (spikes are not resets; see findDrops).
  *    Two or more drops make a sawtooth. A sawtooth's raw slope depends on where the run happens
  *    to stop, so it is judged by its troughs instead — the minimum before the first drop and
  *    the minimum of each cycle after a drop: it grows (a leak hidden under batch flushes) only
  *    if there are ≥ 4 troughs (≥ 3 resets), their Mann–Kendall p < 0.05,
  *    their Theil–Sen slope > 0, their rise over their span exceeds 3 × max(MAD of the trough
  *    residuals, noise σ), and the later half of the troughs still rises (slope ≥ 35% of the
- *    troughs' slope). Otherwise it is bounded batching. A single drop (sawtooth = false, but
- *    the series fell back by over half its range and stayed down) is likewise not growth: two
- *    troughs cannot show a rising floor, and without this a two-tooth sawtooth whose last
- *    tooth fills the last third would pass the tests below. (A big one-time free is usually
- *    cut off as warm-up, since the change-point prefers to split there.)
+ *    troughs' slope). Otherwise it is bounded batching.
+ *    A single drop (sawtooth = false) is not growth if the minimum after it is back at the
+ *    minimum before it (within max(3σ, 10% of the range)): without this a two-tooth sawtooth
+ *    whose last tooth fills the last third would pass the tests below. If the floor did rise
+ *    (e.g. a short burst on top of a leak, or a leak under two batches), the tests below
+ *    decide. (A big one-time free early on is usually cut off as warm-up, since the
+ *    change-point prefers to split there.)
  * 3. Otherwise growing requires all of:
  *    - Mann–Kendall p < 0.01 (one-sided; strict because many series are tested per run),
  *    - Sen's 95% slope interval entirely above 0 (slopeLow > 0),
@@ -532,8 +537,8 @@ function fmtP(p: number): string {
  *      baseline in a long run) is exactly what must be caught, and at that significance
  *      level noise is no longer a plausible explanation.
  *
- * `plateau` reports that the tested part rose (slope > 0, p < 0.05) but its last third did
- * not keep rising; `sawtooth` that resets recur. The slope fields always describe the whole
+ * `plateau` reports that the tested part rose significantly (p < 0.01, slopeLow > 0) but its
+ * last third did not keep rising (the "levels off" case above); `sawtooth` that resets recur. The slope fields always describe the whole
  * tested part, even when a sawtooth is judged by its troughs (the reason then states the
  * trough growth rate).
  *
@@ -559,12 +564,12 @@ export function trendTest(xs: number[], ys: number[], opts: { minPoints?: number
   const fy = ty.slice(0, Math.min(m, thirdLen));
   const firstTs = theilSen(fx, fy);
   // Deceleration: the last third's slope interval lies wholly below the first third's.
-  const decelerating = lastTs.slopeHigh < firstTs.slopeLow;
+  const decelerating = lastTs.slopeHigh < 0.5 * firstTs.slopeLow;
   const lastRising =
     lastTs.slope >= T.lastThirdSlopeFraction * ts.slope &&
     (lastMk === null || lastMk.p < T.pLastThird) &&
     !decelerating;
-  const plateau = m >= minPoints && ts.slope > 0 && mk.p < 0.05 && !lastRising;
+  const plateau = m >= minPoints && mk.p < T.pGrowing && ts.slopeLow > 0 && !lastRising;
 
   const range = valueRange(ty);
   const sigma = noiseSigma(ty);
@@ -588,22 +593,25 @@ export function trendTest(xs: number[], ys: number[], opts: { minPoints?: number
   if (m < minPoints) return result(false, "too few samples");
   if (range === 0) return result(false, "The series is constant.");
 
+  // Troughs: the minimum before the first reset, then the minimum of each cycle after one.
+  const trX: number[] = [];
+  const trY: number[] = [];
+  const addMin = (a: number, b: number): void => {
+    let best = a;
+    for (let j = a; j <= b; j++) if (ty[j]! < ty[best]!) best = j;
+    trX.push(tx[best]!);
+    trY.push(ty[best]!);
+  };
   if (drops.length > 0) {
-    // Troughs: the minimum before the first reset, then the minimum of each cycle after one.
-    const trX: number[] = [];
-    const trY: number[] = [];
-    const addMin = (a: number, b: number): void => {
-      let best = a;
-      for (let j = a; j <= b; j++) if (ty[j]! < ty[best]!) best = j;
-      trX.push(tx[best]!);
-      trY.push(ty[best]!);
-    };
     addMin(0, drops[0]!.from);
     drops.forEach((d, i) => addMin(d.to, drops[i + 1]?.from ?? m - 1));
+  }
+
+  if (drops.length === 1 && !(trY[1]! - trY[0]! > Math.max(3 * sigma, 0.1 * range))) {
+    return result(false, "It fell back sharply to its earlier floor (a reset), so it does not grow steadily.");
+  }
+  if (drops.length >= 2) {
     const k = trX.length;
-    if (drops.length === 1) {
-      return result(false, "It fell back sharply once (a reset), so it does not grow steadily.");
-    }
     if (k < T.minTroughs) {
       return result(false, `It resets repeatedly (sawtooth), with too few cycles (${k}) to tell whether its troughs rise.`);
     }

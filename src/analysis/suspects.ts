@@ -105,21 +105,28 @@ function primarySite(sites: Map<string, TypeSite> | undefined): TypeSite | null 
 }
 
 /**
- * Types that grow by the same number of objects usually leak together (a Session, its
- * bound method, its history list): one cluster, one suspect, named after the member a
- * person would recognise — a class of the program's own or a library's before a builtin,
- * else the member whose site gained the most bytes.
+ * Types that leak together form one cluster, one suspect: types whose growth comes from
+ * the same site (a Logger and its handler lists, made by one getLogger call), and
+ * types that grow by the same number of objects (a Session, its bound method, its
+ * history list). The suspect is named after the member a person would recognise — a
+ * class of the program's own or a library's before a builtin, else the member whose
+ * site gained the most bytes.
  */
-function clusterTypes(types: GrowingType[]): GrowingType[][] {
-  const sorted = [...types].sort((a, b) => b.countGrowth - a.countGrowth);
-  const clusters: GrowingType[][] = [];
-  for (const t of sorted) {
-    const home = clusters.find((c) => {
-      const seed = c[0] as GrowingType;
-      return Math.abs(t.countGrowth - seed.countGrowth) <= 0.15 * seed.countGrowth;
-    });
-    if (home) home.push(t);
-    else clusters.push([t]);
+function clusterTypes(types: Array<{ t: GrowingType; site: TypeSite }>): Array<Array<{ t: GrowingType; site: TypeSite }>> {
+  const bySite = new Map<string, Array<{ t: GrowingType; site: TypeSite }>>();
+  for (const m of types) {
+    const key = siteKey(m.site.frame);
+    bySite.set(key, [...(bySite.get(key) ?? []), m]);
+  }
+  const growth = (c: Array<{ t: GrowingType }>) => Math.max(...c.map((m) => m.t.countGrowth));
+  const groups = [...bySite.values()].sort((a, b) => growth(b) - growth(a));
+  const clusters: Array<Array<{ t: GrowingType; site: TypeSite }>> = [];
+  for (const g of groups) {
+    const home = clusters.find((c) =>
+      c.some((a) => g.some((b) => Math.abs(a.t.countGrowth - b.t.countGrowth) <= 0.15 * Math.max(a.t.countGrowth, b.t.countGrowth))),
+    );
+    if (home) home.push(...g);
+    else clusters.push([...g]);
   }
   return clusters;
 }
@@ -144,11 +151,10 @@ export function buildSuspects(input: SuspectInput): Suspect[] {
   const claimed = new Set<string>();
   const gcTypes = new Set(input.proc.objsites.filter((r) => r.gc).map((r) => r.type));
 
-  for (const cluster of clusterTypes(input.growingTypes)) {
-    const withSite = cluster
-      .map((t) => ({ t, site: primarySite(tsites.get(t.key)) }))
-      .filter((m): m is { t: GrowingType; site: TypeSite } => m.site !== null);
-    if (withSite.length === 0) continue;
+  const located = input.growingTypes
+    .map((t) => ({ t, site: primarySite(tsites.get(t.key)) }))
+    .filter((m): m is { t: GrowingType; site: TypeSite } => m.site !== null);
+  for (const withSite of clusterTypes(located)) {
     const bytesAt = (m: { site: TypeSite }) => siteGrowth.get(siteKey(m.site.frame)) ?? 0;
     const classes = withSite.filter((m) => !isBuiltinType(m.t.key));
     const pool = classes.length > 0 ? classes : withSite;

@@ -51,8 +51,17 @@ export interface HelloRecord {
   library_paths: string[];
 }
 
+/**
+ * Set on the measurements the agent takes at interpreter exit (from `atexit`). The
+ * program has left its steady state by then (its main function returned), so trend
+ * tests leave these out; where-allocated evidence keeps them.
+ */
+export interface FinalFlag {
+  final?: boolean;
+}
+
 /** A cheap periodic measurement of the whole process. */
-export interface SampleRecord {
+export interface SampleRecord extends FinalFlag {
   k: "sample";
   pid: number;
   t: number;
@@ -84,7 +93,7 @@ export interface SampleRecord {
 }
 
 /** Live objects counted by type, without holding any of them (DESIGN.md, Hazards). */
-export interface CensusRecord {
+export interface CensusRecord extends FinalFlag {
   k: "census";
   pid: number;
   t: number;
@@ -106,7 +115,7 @@ export interface TracebackRecord {
 }
 
 /** A tracemalloc snapshot, grouped by allocation traceback. */
-export interface HeapRecord {
+export interface HeapRecord extends FinalFlag {
   k: "heap";
   pid: number;
   t: number;
@@ -140,7 +149,7 @@ export interface ObjSitesRecord {
  * Cyclic garbage: objects alive but unreachable from any root, counted by type. Measured
  * in a forked copy of the process, so the target's own collector and finalizers never run.
  */
-export interface GarbageRecord {
+export interface GarbageRecord extends FinalFlag {
   k: "garbage";
   pid: number;
   t: number;

@@ -8,6 +8,7 @@ import { CaptureWriter } from "../capture/writer.js";
 import { ModelBuilder, type CaptureModel } from "../analysis/model.js";
 import { agentPythonDir, toolVersion } from "./agent-path.js";
 import { LineSplitter } from "./line-splitter.js";
+import { FunctionNames } from "./function-names.js";
 
 export interface SessionOptions {
   command: string[];
@@ -47,8 +48,14 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   const builder = new ModelBuilder({ schema: "leaktrail.capture/1", ...header });
   const sockets = new Set<Socket>();
   let agentsSeen = 0;
+  const functions = new FunctionNames();
 
   const accept = (record: CaptureRecord, line: string) => {
+    if (record.k === "tb") {
+      // the agent sends [file, line]; the capture keeps [file, line, function]
+      record.frames = record.frames.map(([file, n]) => [file, n, functions.at(file, n)]);
+      line = JSON.stringify(record);
+    }
     writer.appendLine(line);
     builder.add(record);
     opts.onRecord?.(record);
