@@ -321,7 +321,11 @@ class SitecustomizeTest(unittest.TestCase):
         code = (
             "import sys\n"
             "print(sys.modules['sitecustomize'].__file__)\n"
-            "print('leaktrail.agent' in sys.modules)\n"
+            "import threading, tracemalloc\n"
+            "agent = sys.modules.get('leaktrail.agent')\n"
+            "started = agent is not None and agent._agent is not None\n"
+            "threads = [t.name for t in threading.enumerate() if t.name.startswith('leaktrail')]\n"
+            "print(started or bool(threads) or tracemalloc.is_tracing())\n"
         )
         proc = self._run(env, code)
         self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -329,10 +333,11 @@ class SitecustomizeTest(unittest.TestCase):
         self.assertTrue(os.path.exists(self.marker), "the user's sitecustomize did not run")
         with open(self.marker) as f:
             self.assertEqual(f.read(), "user sitecustomize ran")
-        module_file, agent_loaded = proc.stdout.splitlines()
+        module_file, agent_running = proc.stdout.splitlines()
         # sys.modules['sitecustomize'] is the user's, as it would be without leaktrail
         self.assertTrue(same_file(module_file, os.path.join(self.dir, "sitecustomize.py")), module_file)
-        self.assertEqual(agent_loaded, "False")
+        # no LEAKTRAIL_SOCKET: the agent stays off (no thread, no tracemalloc)
+        self.assertEqual(agent_running, "False")
 
     def test_user_sitecustomize_runs_next_to_a_live_agent(self):
         sock_path = os.path.join(self.dir, "a.sock")

@@ -1,4 +1,4 @@
-import { isAbsolute, relative, sep } from "node:path";
+import { isAbsolute, normalize, relative, sep } from "node:path";
 import type { Frame } from "../capture/format.js";
 import type { SiteRef } from "../report/schema.js";
 
@@ -20,7 +20,7 @@ export class FrameClassifier {
   display(file: string): string {
     if (!isAbsolute(file)) return file;
     const rel = relative(this.cwd, file);
-    return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : file;
+    return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : normalize(file);
   }
 
   site(frame: Frame): SiteRef {
