@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { analyse } from "../../src/analysis/analyse.js";
+import { buildModel } from "../../src/analysis/model.js";
+import { HEADER, synthesize, type Curves } from "./synthetic.js";
+
+function verdictOf(c: Curves) {
+  return analyse(buildModel(HEADER, synthesize(c))).report;
+}
+
+describe("analyse", () => {
+  it("calls a steady heap growth a python-reachable leak and names the user site and type", () => {
+    const r = verdictOf({ seconds: 8, heap: (t) => 1e6 + 200_000 * t });
+    expect(r.verdict.leak).toBe(true);
+    expect(r.verdict.kind).toBe("python-reachable");
+    expect(r.verdict.growth_bytes_per_s).toBeGreaterThan(150_000);
+    expect(r.verdict.growth_bytes_per_s).toBeLessThan(250_000);
+    expect(r.suspects[0]?.site).toEqual({ file: "app.py", line: 13, function: "render" });
+    expect(r.suspects[0]?.type).toBe("bytes");
+    expect(r.suspects[0]?.type_evidence).toBe("object-traceback");
+  });
+
+  it("does not call a warm-up that levels off a leak", () => {
+    const r = verdictOf({ seconds: 8, heap: (t) => 1e6 + 3e6 * Math.min(1, t / 1.5) });
+    expect(r.verdict.leak).toBe(false);
+    expect(r.verdict.kind).toBe("none");
+    expect(r.suspects).toHaveLength(0);
+  });
+
+  it("does not call a bounded cache that fills then plateaus a leak", () => {
+    const r = verdictOf({ seconds: 9, heap: (t) => 1e6 + 2e6 * (1 - Math.exp(-t / 1.2)) });
+    expect(r.verdict.leak).toBe(false);
+  });
+
+  it("does not call a sawtooth of released batches a leak", () => {
+    const r = verdictOf({ seconds: 9, heap: (t) => 1e6 + 400_000 * ((t % 1.5) / 1.5) });
+    expect(r.verdict.leak).toBe(false);
+  });
+
+  it("calls RSS growth without Python-heap growth native", () => {
+    const r = verdictOf({ seconds: 8, heap: () => 1e6, rss: (t) => 30e6 + 500_000 * t });
+    expect(r.verdict.leak).toBe(true);
+    expect(r.verdict.kind).toBe("native");
+  });
+
+  it("calls growing unreachable garbage python-unreachable", () => {
+    const r = verdictOf({ seconds: 8, heap: (t) => 1e6 + 100_000 * t, unreachable: (t) => 1000 * t, typeKey: "app.Node" });
+    expect(r.verdict.kind).toBe("python-unreachable");
+    expect(r.suspects[0]?.type).toBe("Node");
+    expect(r.suspects[0]?.site.line).toBe(13);
+  });
+
+  it("reports the run and every process", () => {
+    const r = verdictOf({ seconds: 3, heap: () => 1e6 });
+    expect(r.schema).toBe("leaktrail.report/1");
+    expect(r.processes).toHaveLength(1);
+    expect(r.processes[0]?.pid).toBe(42);
+    expect(r.run.command).toEqual(["python3", "app.py"]);
+  });
+});
