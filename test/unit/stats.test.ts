@@ -326,6 +326,23 @@ describe("trendTest: growing", () => {
     }
   });
 
+  it("a long, very significant leak smaller than the noise band (p < 1e-6 override)", () => {
+    for (const seed of [2, 3, 4, 5]) {
+      // 2000 points, noise σ = 1, total rise 1.8σ: below 3 × MAD of the residuals (≈ 2σ)
+      const rng = mulberry32(seed);
+      const xs = Array.from({ length: 2000 }, (_, i) => i);
+      const ys = xs.map((i) => (1.8 * i) / 1999 + gauss(rng));
+      const r = trendTest(xs, ys);
+      const tx = xs.slice(r.start);
+      const ty = ys.slice(r.start);
+      const ts = theilSen(tx, ty);
+      const madResid = median(ty.map((y, i) => Math.abs(y - (ts.intercept + ts.slope * tx[i]!))));
+      expect(r.slope * (tx[tx.length - 1]! - tx[0]!)).toBeLessThan(3 * madResid);
+      expect(r.p).toBeLessThan(1e-6);
+      expect(r.growing, r.reason).toBe(true);
+    }
+  });
+
   it("a sawtooth whose troughs rise (a leak under batch flushes)", () => {
     for (const seed of SEEDS) {
       const rng = mulberry32(seed);
@@ -370,6 +387,26 @@ describe("trendTest: not growing", () => {
     }
   });
 
+  it("a logistic fill whose warm-up cut lands before the fill is complete", () => {
+    // seeds where the change-point splits mid-fill; the fill's tail then makes the tested part's
+    // overall trend significant, and only the deceleration check (first third far steeper than
+    // the last third) stops it from looking like growth
+    for (const seed of [90, 198]) {
+      const { xs, ys } = series(seed, 300, (x, _i, rng, span) => {
+        const fill = span / 3;
+        return 50 * MB + (50 * MB) / (1 + Math.exp(-(x - fill / 2) / (fill / 10))) + 0.5 * MB * gauss(rng);
+      });
+      const r = trendTest(xs, ys);
+      const fill = xs[299]! / 3;
+      const filledAtStart = 1 / (1 + Math.exp(-(xs[r.start]! - fill / 2) / (fill / 10)));
+      expect(filledAtStart).toBeLessThan(0.95);
+      expect(r.p).toBeLessThan(1e-6);
+      expect(r.growing, r.reason).toBe(false);
+      expect(r.plateau).toBe(true);
+      expect(r.reason).toMatch(/levels off/);
+    }
+  });
+
   it("a cache filling exponentially flags a plateau", () => {
     const { xs, ys } = series(1, 300, (x, _i, rng, span) => 50 * MB * (2 - Math.exp((-9 * x) / span)) + 0.5 * MB * gauss(rng));
     const r = trendTest(xs, ys);
@@ -406,6 +443,19 @@ describe("trendTest: not growing", () => {
       expect(r.growing, r.reason).toBe(false);
       expect(r.start).toBe(100);
     }
+  });
+
+  it("a significant but tiny rise inside the noise band of a short series", () => {
+    // 40 points, noise σ = 1, total rise 2σ; seed picked so that MK p lands in (1e-6, 0.01)
+    const rng = mulberry32(10);
+    const xs = Array.from({ length: 40 }, (_, i) => i);
+    const ys = xs.map((i) => (2 * i) / 39 + gauss(rng));
+    const r = trendTest(xs, ys);
+    expect(r.p).toBeLessThan(0.01);
+    expect(r.p).toBeGreaterThan(1e-6);
+    expect(r.slopeLow).toBeGreaterThan(0);
+    expect(r.growing).toBe(false);
+    expect(r.reason).toMatch(/too small relative to the noise/);
   });
 
   it("a constant series", () => {
