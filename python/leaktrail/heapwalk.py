@@ -78,6 +78,28 @@ def _twice(stream):
     return map(itemgetter(0), p1), map(itemgetter(1), p2)
 
 
+def _without_collection(work):
+    """Runs ``work`` (a lazy stream) with automatic collection off, all inside C.
+
+    A collection triggered by an allocation inside a walk (CPython 3.9-3.11 collect at
+    the allocation itself) runs ``gc.callbacks`` and finalizers, which are bytecode, so
+    another thread could run while the heap list is alive.  The collector is switched
+    off and back on by C calls inside the same consumed chain, and only switched back on
+    if it was on, so no thread can see or race with the change.
+    """
+    was_on, was_on_again = tee(starmap(gc.isenabled, repeat((), 1)))
+    return chain(
+        was_on,
+        starmap(gc.disable, repeat((), 1)),
+        work,
+        starmap(gc.enable, compress(repeat((), 1), was_on_again)),
+    )
+
+
+def _walk(work):
+    deque(_without_collection(work), maxlen=0)
+
+
 def _types_hash_safely():
     """True when hashing any class runs no Python code: no metaclass defines __hash__.
 
@@ -124,9 +146,9 @@ def census():
     tracked, untracked = defaultdict(list), defaultdict(list)
     by_type = _types_hash_safely()
     key = None if by_type else id
-    deque(_tally(_heap_lists(), tracked, key), maxlen=0)
-    deque(_tally(_untracked_referents(), untracked, key), maxlen=0)
-    deque(_tally(_inner_referents(), untracked, key), maxlen=0)
+    _walk(_tally(_heap_lists(), tracked, key))
+    _walk(_tally(_untracked_referents(), untracked, key))
+    _walk(_tally(_inner_referents(), untracked, key))
     types = {} if by_type else all_types()
     out = {}
     for bins in (tracked, untracked):
@@ -196,7 +218,7 @@ def object_sites(types):
     plain = [tp for tp in types if not (_raw_traceback is not None and tp.__flags__ & _MANAGED_DICT)]
     for group, raw_lookup in ((plain, False), (raw, True)):
         if group:
-            deque(_objsites_chain(group, raw_lookup, counts), maxlen=0)
+            _walk(_objsites_chain(group, raw_lookup, counts))
     if type(None) not in types:
         for k in [k for k in counts if k[0] == id(type(None))]:
             del counts[k]
