@@ -76,6 +76,7 @@ class Agent:
         self._errors = 0
         self._work_lock = threading.Lock()
         self._started_tracing = False
+        self._own_heap = 0  # the agent's own traced bytes, as the last heap snapshot found them
         if interval > 0:
             _SCHEDULE["sample"] = (interval, _SCHEDULE["sample"][1])
 
@@ -199,7 +200,7 @@ class Agent:
     # -- jobs ------------------------------------------------------------------------
 
     def _job_sample(self, final):
-        self._send(sampler.sample(self.pid, self._pauses, self._cpu_base), final)
+        self._send(sampler.sample(self.pid, self._pauses, self._cpu_base, self._own_heap), final)
 
     def _job_census(self, final):
         started = time.perf_counter()
@@ -249,11 +250,12 @@ class Agent:
             else:
                 group[0] += trace[1]
                 group[1] += 1
-        total_size = total_count = 0
+        total_size = total_count = own = 0
         mine = []
         for frames, (size, count) in groups.items():
             if any(f[0].startswith(_HERE) for f in frames):
-                continue  # the agent's own allocations
+                own += size  # the agent's own allocations
+                continue
             total_size += size
             total_count += count
             mine.append((size, count, frames))
@@ -271,6 +273,7 @@ class Agent:
                 shown_size += size
                 shown_count += count
         self._tracebacks.end_batch()
+        self._own_heap = own
         for record in out:
             self._send(record)
         self._send({"k": "heap", "pid": self.pid, "t": time.time(),

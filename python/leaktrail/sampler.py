@@ -51,9 +51,10 @@ class GcPauses:
             pass
 
 
-def sample(pid, pauses, agent_cpu):
+def sample(pid, pauses, agent_cpu, agent_heap=0):
+    """One sample; ``heap`` leaves out ``agent_heap``, the agent's own traced bytes."""
     stats = gc.get_stats()
-    heap = tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else -1
+    heap = max(0, tracemalloc.get_traced_memory()[0] - agent_heap) if tracemalloc.is_tracing() else -1
     return {
         "k": "sample",
         "pid": pid,

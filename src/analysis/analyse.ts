@@ -26,6 +26,12 @@ import {
 const MIN_TYPE_GROWTH = 20;
 /** Fewest unreachable objects that make cyclic garbage a finding. */
 const MIN_UNREACHABLE = 50;
+/**
+ * Least Python-heap growth, over the tested part of the run, that can be a leak: less is
+ * a handful of objects (an interpreter cache settling, the agent's own bookkeeping
+ * before its first snapshot measured it) however significant its trend.
+ */
+const MIN_HEAP_GROWTH_BYTES = 8192;
 /** Python-heap growth below this share of RSS growth leaves RSS growth unexplained: native. */
 const NATIVE_HEAP_SHARE = 0.25;
 /**
@@ -105,7 +111,8 @@ export function analyseProcess(proc: ProcessData, cwd: string): ProcessAnalysis 
   const lastUnreachable = unreachable.ys[unreachable.ys.length - 1] ?? 0;
   const unreachableLeak =
     (unreachableTrend?.growing === true && lastUnreachable >= MIN_UNREACHABLE) || uncollectableTrend?.growing === true;
-  const heapLeak = heapTrend?.growing === true;
+  const heapGrowth = heapTrend ? Math.max(0, heapTrend.slope) * (duration - (heap.xs[heapTrend.start] ?? 0)) : 0;
+  const heapLeak = heapTrend?.growing === true && heapGrowth >= MIN_HEAP_GROWTH_BYTES;
   const rssLeak = rssTrend?.growing === true;
   const heapSlope = Math.max(0, heapTrend?.slope ?? 0);
   const rssSlope = Math.max(0, rssTrend?.slope ?? 0);
@@ -167,7 +174,7 @@ export function analyseProcess(proc: ProcessData, cwd: string): ProcessAnalysis 
   const confidence =
     kind === "none" ? Math.min(confidenceOfNoLeak(heapTrend), rssTrend?.growing ? 0.6 : 1) : decisive ? confidenceOfLeak(decisive) : 0.5;
 
-  const explanation = explain({ kind, heapTrend, rssTrend, unreachableTrend, duration, warmup, suspects, proc, lastUnreachable });
+  const explanation = explain({ kind, heapTrend, rssTrend, unreachableTrend, duration, warmup, suspects, proc, lastUnreachable, heapGrowth });
   const typeGrowth: TypeGrowth[] = (kind === "python-unreachable" ? deadTypes : liveTypes).slice(0, 20).map((t) => ({
     type: shortTypeName(t.key),
     type_qualname: t.key,
@@ -222,6 +229,7 @@ interface ExplainInput {
   suspects: Suspect[];
   proc: ProcessData;
   lastUnreachable: number;
+  heapGrowth: number;
 }
 
 function pText(p: number): string {
@@ -258,11 +266,14 @@ function explain(e: ExplainInput): string {
     default: {
       const t = e.heapTrend;
       if (!t) return "Too few samples to judge: the program ended before leaktrail could measure a trend.";
+      if (t.growing) {
+        return `No leak: the Python heap crept up by only ${formatBytes(e.heapGrowth)} ${span}, too little to be a leak (a handful of objects).`;
+      }
       const why = t.plateau
         ? "it rose and then levelled off (a cache filling up, a one-time load)"
         : t.sawtooth
           ? "it rises and falls back again (batches that are released)"
-          : t.reason;
+          : t.reason.charAt(0).toLowerCase() + t.reason.slice(1).replace(/\.+$/, "");
       return `No leak: the Python heap does not grow steadily ${span} — ${why}.`;
     }
   }

@@ -67,7 +67,7 @@ export interface SampleRecord extends FinalFlag {
   t: number;
   /** Resident set size. */
   rss: number;
-  /** Bytes of Python heap in use (tracemalloc's traced memory; -1 when unknown). */
+  /** Bytes of Python heap in use: tracemalloc's traced memory less the agent's own as last measured (-1 when unknown). */
   heap: number;
   /** Memory tracemalloc itself uses for its traces (part of rss, not of heap). */
   trace_overhead: number;

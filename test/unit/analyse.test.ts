@@ -54,6 +54,12 @@ describe("analyse", () => {
     expect(r.suspects[0]?.site.line).toBe(13);
   });
 
+  it("does not call a significant but tiny creep of the heap a leak", () => {
+    const r = verdictOf({ seconds: 8, heap: (t) => 1e6 + 500 * t, noise: 50 });
+    expect(r.verdict.leak).toBe(false);
+    expect(r.verdict.explanation).toMatch(/too little to be a leak/);
+  });
+
   it("reports the run and every process", () => {
     const r = verdictOf({ seconds: 3, heap: () => 1e6 });
     expect(r.schema).toBe("leaktrail.report/1");

@@ -15,6 +15,8 @@ export interface Curves {
   /** Unreachable objects at time t (garbage probes), when the collector is off. */
   unreachable?: (t: number) => number;
   seed?: number;
+  /** Peak-to-peak noise added to every measurement (default 20 kB). */
+  noise?: number;
 }
 
 export const HEADER: Header = {
@@ -51,7 +53,8 @@ export function synthesize(c: Curves): CaptureRecord[] {
     { k: "tb", pid, id: 1, frames: [[file, line, "render"], [file, 30, "main"]] },
     { k: "tb", pid, id: 2, frames: [["/usr/lib/python3.11/json/encoder.py", 200, "encode"], [file, 20, "churn"]] },
   ];
-  const noise = () => (rand() - 0.5) * 20_000;
+  const amplitude = c.noise ?? 20_000;
+  const noise = () => (rand() - 0.5) * amplitude;
   for (let i = 0; i * 0.1 <= c.seconds; i++) {
     const t = i * 0.1;
     const heap = c.heap(t) + noise();
