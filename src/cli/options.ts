@@ -34,8 +34,11 @@ export function parseOptions<T extends OptionTable>(
     const parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     return { values: parsed.values as OptionValues<T>, positionals: parsed.positionals };
   } catch (err) {
-    const msg = (err as Error).message.split("\n")[0] ?? "bad arguments";
-    throw new UsageError(`${command}: ${msg.replace(/^Unknown option/, "unknown option")} (see 'leaktrail ${command} --help')`);
+    const raw = (err as Error).message;
+    const unknown = /Unknown option '([^']+)'/.exec(raw);
+    // node's messages run on with advice about positionals; keep their first sentence
+    const msg = unknown ? `unknown option '${unknown[1]}'` : (raw.split(/\.\s|\n/)[0] ?? "bad arguments").replace(/^\w/, (c) => c.toLowerCase());
+    throw new UsageError(`${command}: ${msg} (see 'leaktrail ${command} --help')`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { analyse } from "../analysis/analyse.js";
@@ -52,7 +52,10 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw err;
   }
   status.stop();
-  if (result.spawnError) throw new UsageError(`run: ${result.spawnError}`, 127);
+  if (result.spawnError) {
+    rmSync(capturePath, { force: true }); // it holds nothing but its header
+    throw new UsageError(`run: ${result.spawnError}`, 127);
+  }
 
   const childStatus = result.exitCode ?? (result.signal ? 128 + signalNumber(result.signal) : 1);
   if (result.model.processes.length === 0) {

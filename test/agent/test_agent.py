@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    PYTHONPATH=python python3 -m unittest discover -s python/tests -t python
+    PYTHONPATH=python python3 -m unittest discover -s test/agent -t test/agent
 """
 import gc
 import os
@@ -20,8 +20,8 @@ from leaktrail import garbage, heapwalk
 from leaktrail.transport import Transport
 
 HERE = os.path.abspath(__file__)
-PYTHON_DIR = os.path.dirname(os.path.dirname(HERE))  # <repo>/python
-REPO = os.path.dirname(PYTHON_DIR)
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))  # <repo>/test/agent/this file
+PYTHON_DIR = os.path.join(REPO, "python")
 TUPLE_RACE = os.path.normpath(os.path.join(REPO, "..", "shared", "stress", "tuple_race.py"))
 
 

@@ -1,5 +1,5 @@
 /**
- * Runs the agent's own unittest suite (python/tests) on every CPython the agent supports
+ * Runs the agent's own unittest suite (test/agent) on every CPython the agent supports
  * and that CI machines have: 3.9, 3.11 and 3.13. A missing interpreter fails under CI and
  * is skipped elsewhere.
  */
@@ -58,7 +58,7 @@ function findPython(minor: number): string | null {
   return null;
 }
 
-describe("agent unittest suite (python/tests) on each supported CPython", () => {
+describe("agent unittest suite (test/agent) on each supported CPython", () => {
   for (const minor of MINORS) {
     const python = findPython(minor);
     const title = `python 3.${minor}${python ? ` (${python})` : ""}`;
@@ -75,7 +75,7 @@ describe("agent unittest suite (python/tests) on each supported CPython", () => 
     it(title, () => {
       const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: "python", PYTHONDONTWRITEBYTECODE: "1" };
       for (const k of Object.keys(env)) if (k.startsWith("LEAKTRAIL_")) delete env[k];
-      const r = spawnSync(python, ["-m", "unittest", "discover", "-v", "-s", "python/tests", "-t", "python"], {
+      const r = spawnSync(python, ["-m", "unittest", "discover", "-v", "-s", "test/agent", "-t", "test/agent"], {
         cwd: ROOT,
         env,
         encoding: "utf8",

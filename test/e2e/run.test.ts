@@ -44,7 +44,7 @@ function markerLine(name: string, tag: string): number {
 }
 
 function cliEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONDONTWRITEBYTECODE: "1" };
+  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONDONTWRITEBYTECODE: "1", PYTHONIOENCODING: "utf-8" };
   for (const k of Object.keys(env)) if (k.startsWith("LEAKTRAIL_")) delete env[k];
   delete env.PYTHONPATH;
   return env;
@@ -217,8 +217,7 @@ describe("leaktrail run on real Python programs", () => {
       Buffer.from("count 0\ncount 1\ncount 2\n"),
       Buffer.from("no newline at the end"),
     ]);
-    const env = { ...cliEnv(), PYTHONIOENCODING: "utf-8" };
-    const direct = spawnSync(PYTHON, [prog], { cwd: dir, env });
+    const direct = spawnSync(PYTHON, [prog], { cwd: dir, env: cliEnv() });
     expect(direct.status).toBe(3);
     expect(direct.stdout.equals(expected), `direct run printed ${JSON.stringify(direct.stdout.toString("latin1"))}`).toBe(true);
 
