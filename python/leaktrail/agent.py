@@ -109,8 +109,38 @@ class Agent:
         self._thread = threading.Thread(target=self._run, args=(delay,), name="leaktrail-agent", daemon=True)
         self._thread.start()
 
+    def stop(self, final=True, timeout=5.0):
+        """Ends the agent and leaves the process as it found it (used by detach).
+
+        The thread ends, the gc callback goes, tracemalloc stops if the agent started
+        it, the connection closes.  The at-fork hook cannot be unregistered; it checks
+        ``_detached`` and does nothing.
+        """
+        self._detached = True
+        self._stop.set()
+        try:
+            atexit.unregister(self._at_exit)
+        except Exception:
+            pass
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=timeout)
+        try:
+            if final and self._transport is not None and not self._transport.closed:
+                for job in ("sample", "census", "heap", "objsites"):
+                    self._run_job(job, final=True)
+                self._send({"k": "bye", "pid": self.pid, "t": time.time()})
+        finally:
+            self._pauses.remove()
+            if self._started_tracing and tracemalloc.is_tracing():
+                tracemalloc.stop()
+            self._started_tracing = False
+            if self._transport is not None:
+                self._transport.close()
+
     def _after_fork_in_child(self):
         """A forked child (multiprocessing, a pre-fork server) is a process of its own."""
+        if getattr(self, "_detached", False):
+            return
         try:
             if self._transport is not None:
                 self._transport.abandon()
@@ -365,6 +395,37 @@ class Agent:
 
 
 _agent = None
+
+
+def start(socket_path, frames=16, interval=0.1):
+    """Starts an agent by hand (``leaktrail attach`` injects a call to this); never raises.
+
+    Returns True when an agent runs afterwards.
+    """
+    global _agent
+    if _agent is not None and not getattr(_agent, "_detached", False):
+        return True
+    try:
+        agent = Agent(socket_path, frames=frames, interval=interval)
+        agent.start()
+        _agent = agent
+        return True
+    except Exception:
+        _agent = None
+        return False
+
+
+def detach(timeout=5.0):
+    """Stops the running agent, if any, and undoes what it changed; never raises."""
+    global _agent
+    agent, _agent = _agent, None
+    if agent is None:
+        return False
+    try:
+        agent.stop(timeout=timeout)
+    except Exception:
+        pass
+    return True
 
 
 def start_from_environment():
