@@ -36,6 +36,12 @@ _SCHEDULE = {
 _MAX_HEAP_SITES = 300  # largest tracebacks per heap record; the rest is summed
 _MAX_STICKY_SITES = 3000  # tracebacks once reported keep being reported, up to this many
 _MAX_GROWING_TYPES = 8
+# Tracing windows (the default mode): tracemalloc is on for WINDOW_SECONDS at a time, the
+# first ones soon after start so that short programs get evidence too, then rarely, so
+# that its cost (10-30x on allocation-heavy code while on) stays a small share of the run.
+WINDOW_SECONDS = 0.2
+_FIRST_WINDOWS = (1.0, 3.0)  # seconds after start
+WINDOW_GAP = 25.0  # seconds between later windows
 
 
 def library_paths():
@@ -56,9 +62,15 @@ def library_paths():
 
 
 class Agent:
-    def __init__(self, socket_path, frames=16, interval=0.1):
+    def __init__(self, socket_path, frames=16, interval=0.1, trace="full"):
         self.socket_path = socket_path
         self.frames = frames
+        self.trace = trace if trace in ("windows", "full") and frames > 0 else "off"
+        self._born = time.monotonic()
+        self._window_open = None  # monotonic time the current window opened
+        self._window_started_at = 0.0  # epoch time, for the records
+        self._windows_done = 0
+        self._next_window = self._born + _FIRST_WINDOWS[0]
         self.pid = os.getpid()
         self._stop = threading.Event()
         self._thread = None
@@ -84,7 +96,9 @@ class Agent:
 
     def start(self):
         self._transport = Transport(self.socket_path)
-        if self.frames > 0 and not tracemalloc.is_tracing():
+        if tracemalloc.is_tracing():
+            self.trace = "full"  # the program traces itself: use it, never stop it
+        elif self.trace == "full":
             tracemalloc.start(self.frames)
             self._started_tracing = True
         self._send({
@@ -96,7 +110,8 @@ class Agent:
             "argv": list(getattr(sys, "argv", [])),
             "cwd": os.getcwd(),
             "executable": sys.executable,
-            "trace_frames": tracemalloc.get_traceback_limit() if tracemalloc.is_tracing() else 0,
+            "trace_frames": self.frames if self.trace != "off" else 0,
+            "trace_mode": self.trace,
             "library_paths": library_paths(),
         })
         self._pauses.install()
@@ -126,7 +141,10 @@ class Agent:
             self._thread.join(timeout=timeout)
         try:
             if final and self._transport is not None and not self._transport.closed:
-                for job in ("sample", "census", "heap", "objsites"):
+                if self._window_open is not None:
+                    self._close_window()
+                jobs = ("sample", "census") if self.trace == "windows" else ("sample", "census", "heap", "objsites")
+                for job in jobs:
                     self._run_job(job, final=True)
                 self._send({"k": "bye", "pid": self.pid, "t": time.time()})
         finally:
@@ -180,7 +198,8 @@ class Agent:
             "argv": list(getattr(sys, "argv", [])),
             "cwd": os.getcwd(),
             "executable": sys.executable,
-            "trace_frames": tracemalloc.get_traceback_limit() if tracemalloc.is_tracing() else 0,
+            "trace_frames": self.frames if self.trace != "off" else 0,
+            "trace_mode": self.trace,
             "library_paths": library_paths(),
         }
 
@@ -192,7 +211,10 @@ class Agent:
             self._stop.set()
             if self._thread is not None and self._thread is not threading.current_thread():
                 self._thread.join(timeout=2.0)
-            for job in ("sample", "census", "heap", "objsites", "garbage"):
+            if self._window_open is not None:
+                self._close_window()
+            jobs = ("sample", "census", "garbage") if self.trace == "windows" else ("sample", "census", "heap", "objsites", "garbage")
+            for job in jobs:
                 self._run_job(job, final=True)
             self._send({"k": "bye", "pid": self.pid, "t": time.time()})
             self._pauses.remove()
@@ -203,11 +225,76 @@ class Agent:
     # -- scheduling ------------------------------------------------------------------
 
     def _tick(self, now):
+        if self.trace == "windows":
+            self._tick_window(now)
         for job in _SCHEDULE:
+            if self.trace == "windows" and job in ("heap", "objsites"):
+                continue  # these run when a window closes
             if now >= self._due[job]:
                 self._run_job(job)
             if self._stop.is_set():
                 return
+
+    def _tick_window(self, now):
+        if self._window_open is None:
+            if now >= self._next_window and not tracemalloc.is_tracing():
+                tracemalloc.start(self.frames)
+                self._started_tracing = True
+                self._window_open = now
+                self._window_started_at = time.time()
+        elif now >= self._window_open + WINDOW_SECONDS:
+            self._close_window()
+
+    def _close_window(self):
+        """What the window's allocations left alive, by site and by type; then tracing stops."""
+        try:
+            if self._work_lock.acquire(timeout=5.0):
+                try:
+                    self._job_heap(False)
+                    self._job_window_objects()
+                    if not gc.isenabled() or gc.get_threshold()[0] == 0:
+                        self._job_garbage(False)
+                finally:
+                    self._work_lock.release()
+        except Exception as exc:
+            self._error("window", exc)
+        finally:
+            if self._started_tracing and tracemalloc.is_tracing():
+                tracemalloc.stop()
+            self._started_tracing = False
+            self._window_open = None
+            self._windows_done += 1
+            later = _FIRST_WINDOWS[self._windows_done] if self._windows_done < len(_FIRST_WINDOWS) else None
+            now = time.monotonic()
+            self._next_window = self._born + later if later is not None else now + WINDOW_GAP
+            self._next_window = max(self._next_window, now + 0.5)
+
+    def _job_window_objects(self):
+        names = {}
+        per_key = {}
+        for (type_id, raw), n in heapwalk.traced_objects().items():
+            if any(f[0].startswith(_HERE) for f in raw):
+                continue
+            per_key.setdefault(type_id, {})[raw] = n
+        if not per_key:
+            return
+        for tid, tp in heapwalk.all_types().items():
+            if tid in per_key:
+                try:
+                    names[tid] = (heapwalk.type_key(tp), bool(tp.__flags__ & (1 << 14)))
+                except Exception:
+                    pass
+        out = []
+        records = []
+        for tid, counts in per_key.items():
+            key, has_gc = names.get(tid, ("?.?", False))
+            top = sorted(counts.items(), key=lambda kv: -kv[1])[:20]
+            records.append({"k": "objsites", "pid": self.pid, "t": time.time(), "type": key,
+                            "instances": sum(counts.values()), "untraced": 0, "gc": has_gc,
+                            "window": [self._window_started_at, time.time()],
+                            "sites": [[self._tracebacks.intern(raw, out), n] for raw, n in top]})
+        for record in out + records:
+            self._send(record)
 
     def _run_job(self, job, final=False):
         if self._transport is None or self._transport.closed:
@@ -230,7 +317,8 @@ class Agent:
     # -- jobs ------------------------------------------------------------------------
 
     def _job_sample(self, final):
-        self._send(sampler.sample(self.pid, self._pauses, self._cpu_base, self._own_heap), final)
+        self._send(sampler.sample(self.pid, self._pauses, self._cpu_base, self._own_heap,
+                                  whole_heap_traced=self.trace == "full"), final)
 
     def _job_census(self, final):
         started = time.perf_counter()
@@ -306,7 +394,8 @@ class Agent:
         self._own_heap = own
         for record in out:
             self._send(record)
-        self._send({"k": "heap", "pid": self.pid, "t": time.time(),
+        window = [self._window_started_at, time.time()] if self._window_open is not None else None
+        self._send({"k": "heap", "pid": self.pid, "t": time.time(), "window": window,
                     "seconds": round(time.perf_counter() - started, 6),
                     "size": total_size, "count": total_count, "sites": sites,
                     "rest": [total_size - shown_size, total_count - shown_count]}, final)
@@ -397,7 +486,7 @@ class Agent:
 _agent = None
 
 
-def start(socket_path, frames=16, interval=0.1):
+def start(socket_path, frames=16, interval=0.1, trace="full"):
     """Starts an agent by hand (``leaktrail attach`` injects a call to this); never raises.
 
     Returns True when an agent runs afterwards.
@@ -406,7 +495,7 @@ def start(socket_path, frames=16, interval=0.1):
     if _agent is not None and not getattr(_agent, "_detached", False):
         return True
     try:
-        agent = Agent(socket_path, frames=frames, interval=interval)
+        agent = Agent(socket_path, frames=frames, interval=interval, trace=trace)
         agent.start()
         _agent = agent
         return True
@@ -437,7 +526,8 @@ def start_from_environment():
     try:
         frames = int(os.environ.get("LEAKTRAIL_FRAMES", "16"))
         interval = float(os.environ.get("LEAKTRAIL_INTERVAL", "0.1"))
-        agent = Agent(path, frames=frames, interval=interval)
+        trace = os.environ.get("LEAKTRAIL_TRACE", "full")
+        agent = Agent(path, frames=frames, interval=interval, trace=trace)
         agent.start()
         _agent = agent
     except Exception:

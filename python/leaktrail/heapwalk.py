@@ -18,7 +18,7 @@ import sys
 from collections import defaultdict, deque
 from functools import partial
 from itertools import chain, compress, filterfalse, repeat, starmap, tee
-from operator import is_, itemgetter, methodcaller, sub
+from operator import is_, itemgetter, methodcaller, not_, sub
 
 try:
     from _collections import _count_elements
@@ -223,6 +223,48 @@ def object_sites(types):
         for k in [k for k in counts if k[0] == id(type(None))]:
             del counts[k]
     return counts
+
+
+def traced_objects():
+    """Where every live object that tracemalloc traced was allocated.
+
+    Returns {(id(type), raw traceback): count}.  Meant for the end of a tracing window:
+    only objects allocated during the window have a traceback, so this is what the
+    window's allocations left alive, by type and site.
+    """
+    counts = {}
+    if _get_object_traceback is None:
+        return counts
+    managed = frozenset(tp for tp in all_types().values()
+                        if _raw_traceback is not None and tp.__flags__ & _MANAGED_DICT)
+    _walk(_traced_chain(managed, False, counts))
+    if managed:
+        _walk(_traced_chain(managed, True, counts))
+    for key in [k for k in counts if k[1] is None]:
+        del counts[key]
+    return counts
+
+
+def _traced_chain(managed, raw_lookup, counts):
+    a, b = _twice(_population_lists())
+    if _types_hash_safely():
+        is_managed = map(map, repeat(managed.__contains__), map(map, repeat(type), b))
+    else:
+        ids = frozenset(id(tp) for tp in managed)
+        is_managed = map(map, repeat(ids.__contains__), map(map, repeat(id), map(map, repeat(type), b)))
+    if not raw_lookup:
+        is_managed = map(map, repeat(not_), is_managed)
+    selected = map(compress, a, is_managed)
+    s1, s2 = _twice(selected)
+    unique = map(methodcaller("values"), map(dict, map(zip, map(map, repeat(id), s1), s2)))
+    objs_a, objs_b = _twice(map(chain, unique, repeat(repeat(None, 64))))
+    keys = map(map, repeat(id), map(map, repeat(type), objs_a))
+    if raw_lookup:
+        starts = map(map, repeat(sub), map(map, repeat(id), objs_b), repeat(repeat(32)))
+        tracebacks = map(map, repeat(_raw_traceback), repeat(repeat(0)), starts)
+    else:
+        tracebacks = map(map, repeat(_get_object_traceback), objs_b)
+    return map(_count_elements, repeat(counts), map(zip, keys, tracebacks))
 
 
 def all_types():

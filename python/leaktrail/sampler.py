@@ -1,6 +1,7 @@
 """Cheap, always-on measurements: RSS, Python heap, the collector's counters and pauses."""
 import gc
 import os
+import sys
 import threading
 import time
 import tracemalloc
@@ -51,17 +52,23 @@ class GcPauses:
             pass
 
 
-def sample(pid, pauses, agent_cpu, agent_heap=0):
-    """One sample; ``heap`` leaves out ``agent_heap``, the agent's own traced bytes."""
+def sample(pid, pauses, agent_cpu, agent_heap=0, whole_heap_traced=True):
+    """One sample; ``heap`` leaves out ``agent_heap``, the agent's own traced bytes.
+
+    ``heap`` is -1 unless tracemalloc has traced the whole run (in a tracing window it
+    would only count the window's allocations); ``blocks`` is always there.
+    """
     stats = gc.get_stats()
-    heap = max(0, tracemalloc.get_traced_memory()[0] - agent_heap) if tracemalloc.is_tracing() else -1
+    tracing = whole_heap_traced and tracemalloc.is_tracing()
+    heap = max(0, tracemalloc.get_traced_memory()[0] - agent_heap) if tracing else -1
     return {
         "k": "sample",
         "pid": pid,
         "t": time.time(),
         "rss": rss_bytes(),
         "heap": heap,
-        "trace_overhead": tracemalloc.get_tracemalloc_memory() if heap >= 0 else 0,
+        "blocks": sys.getallocatedblocks(),
+        "trace_overhead": tracemalloc.get_tracemalloc_memory() if tracemalloc.is_tracing() else 0,
         "gc_count": list(gc.get_count()),
         "gc_collections": [s.get("collections", 0) for s in stats],
         "gc_collected": [s.get("collected", 0) for s in stats],

@@ -3,7 +3,9 @@ import { FrameClassifier, shortTypeName } from "./frames.js";
 import {
   censusTypeSeries,
   heapSeries,
+  isWindowed,
   rssSeries,
+  windowSeconds,
   siteSeries,
   uncollectableSeries,
   unreachableSeries,
@@ -134,10 +136,22 @@ export function analyseProcess(proc: ProcessData, cwd: string): ProcessAnalysis 
   const sites = siteSeries(proc, frames);
   const siteGrowth = new Map<string, number>();
   const growingSites = new Set<string>();
-  for (const [key, s] of sites) {
-    const t = test(s.sizes, 6);
-    siteGrowth.set(key, growthOver(s.sizes, t?.start ?? 0));
-    if (t?.growing && !frames.isLibrary(s.frame[0])) growingSites.add(key);
+  if (isWindowed(proc)) {
+    // A window's snapshot holds what its allocations left alive: bytes per window-second
+    // at a site, times the tested span, estimates the site's growth. Allocations merely
+    // in flight when a window closes look the same, so sites alone name no suspect here;
+    // growing types do, and sites give them their bytes.
+    const seconds = windowSeconds(proc);
+    for (const [key, s] of sites) {
+      const retained = s.sizes.ys.reduce((a, b) => a + b, 0);
+      siteGrowth.set(key, seconds > 0 ? (retained / seconds) * Math.max(0, duration - warmup) : 0);
+    }
+  } else {
+    for (const [key, s] of sites) {
+      const t = test(s.sizes, 6);
+      siteGrowth.set(key, growthOver(s.sizes, t?.start ?? 0));
+      if (t?.growing && !frames.isLibrary(s.frame[0])) growingSites.add(key);
+    }
   }
 
   let suspects: Suspect[] = [];

@@ -8,6 +8,29 @@ export interface Series {
   ys: number[];
 }
 
+/** tracemalloc ran in short windows only: heap records describe windows, not the heap. */
+export function isWindowed(proc: ProcessData): boolean {
+  return proc.hello?.trace_mode === "windows" || proc.hello?.trace_mode === "off";
+}
+
+/** Mean size of the blocks that tracing windows saw survive; 64 bytes when there were none. */
+export function bytesPerBlock(proc: ProcessData): number {
+  let size = 0;
+  let count = 0;
+  for (const h of proc.heaps) {
+    size += h.size;
+    count += h.count;
+  }
+  return count > 0 ? size / count : 64;
+}
+
+/** Seconds of tracing windows in all. */
+export function windowSeconds(proc: ProcessData): number {
+  let total = 0;
+  for (const h of proc.heaps) if (h.window) total += Math.max(0, h.window[1] - h.window[0]);
+  return total;
+}
+
 /** Records taken while the program ran, without the ones taken at its exit. */
 function steady<T extends { final?: boolean }>(records: T[]): T[] {
   return records.filter((r) => !r.final);
@@ -23,6 +46,13 @@ export function processStart(proc: ProcessData): number {
  */
 export function heapSeries(proc: ProcessData): Series {
   const t0 = processStart(proc);
+  if (isWindowed(proc)) {
+    // No whole-heap byte count without tracemalloc: the allocator's block count, scaled
+    // by the bytes per block the tracing windows saw survive.
+    const perBlock = bytesPerBlock(proc);
+    const s = steady(proc.samples).filter((r) => typeof r.blocks === "number");
+    return { xs: s.map((r) => r.t - t0), ys: s.map((r) => (r.blocks as number) * perBlock) };
+  }
   const heaps = steady(proc.heaps);
   if (heaps.length >= 8) return { xs: heaps.map((h) => h.t - t0), ys: heaps.map((h) => h.size) };
   const s = steady(proc.samples).filter((r) => r.heap >= 0);

@@ -66,6 +66,7 @@ export function typeSites(
       }
     }
   }
+  const windowed = proc.objsites.some((r) => r.window);
   const out = new Map<string, Map<string, TypeSite>>();
   for (const [type, list] of looks) {
     const bySite = new Map<string, TypeSite>();
@@ -79,8 +80,12 @@ export function typeSites(
         if (!f) continue;
         const key = siteKey(f);
         const s = bySite.get(key) ?? { frame: f, traceback: stack, first: 0, last: 0 };
-        if (isFirst) s.first += n;
-        if (isLast) s.last += n;
+        if (windowed && source === "objsites") {
+          s.last += n; // each window's survivors are new objects: add them up
+        } else {
+          if (isFirst) s.first += n;
+          if (isLast) s.last += n;
+        }
         bySite.set(key, s);
       }
     });

@@ -47,6 +47,11 @@ export interface HelloRecord {
   executable: string;
   /** Frames per tracemalloc traceback (0 when tracemalloc is off). */
   trace_frames: number;
+  /**
+   * "full": tracemalloc traced the whole run; "windows": only in short windows, whose
+   * records carry `window`; "off": never. Absent in captures from before it existed: full.
+   */
+  trace_mode?: "full" | "windows" | "off";
   /** Prefixes of files that are not the user's code: the standard library, site-packages. */
   library_paths: string[];
 }
@@ -71,6 +76,8 @@ export interface SampleRecord extends FinalFlag {
   heap: number;
   /** Memory tracemalloc itself uses for its traces (part of rss, not of heap). */
   trace_overhead: number;
+  /** `sys.getallocatedblocks()`: memory blocks Python's object allocator has handed out. */
+  blocks?: number;
   /** `gc.get_count()`: allocations minus deallocations per generation since its last collection. */
   gc_count: [number, number, number];
   /** Collections per generation so far (`gc.get_stats()`). */
@@ -126,6 +133,11 @@ export interface HeapRecord extends FinalFlag {
   /** The largest sites: [traceback id, bytes, blocks]. Others are summed into `rest`. */
   sites: Array<[tb: number, size: number, count: number]>;
   rest: [size: number, count: number];
+  /**
+   * In "windows" mode: [start, end] epoch seconds of the tracing window. The snapshot then
+   * holds only what the window's allocations left alive, not the whole heap.
+   */
+  window?: [number, number] | null;
 }
 
 /** Where sampled live instances of one type were allocated (`tracemalloc` object tracebacks). */
@@ -143,6 +155,8 @@ export interface ObjSitesRecord {
   untraced: number;
   /** The type takes part in garbage collection (it can hold references to other objects). */
   gc: boolean;
+  /** In "windows" mode: the tracing window whose surviving allocations these are. */
+  window?: [number, number];
 }
 
 /**

@@ -17,6 +17,8 @@ export interface SessionOptions {
   frames: number;
   /** Seconds between cheap samples. */
   interval: number;
+  /** tracemalloc for the whole run, or in short windows. */
+  trace?: "full" | "windows";
   /** Called for every record, as it arrives (the live status line). */
   onRecord?: (record: CaptureRecord) => void;
 }
@@ -141,6 +143,7 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
         LEAKTRAIL_SOCKET: socketPath,
         LEAKTRAIL_FRAMES: String(opts.frames),
         LEAKTRAIL_INTERVAL: String(opts.interval),
+        LEAKTRAIL_TRACE: opts.trace ?? "full",
       };
       const [file, ...args] = opts.command;
       child = spawn(file as string, args, { stdio: "inherit", env });
