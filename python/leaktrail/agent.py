@@ -89,6 +89,7 @@ class Agent:
         self._work_lock = threading.Lock()
         self._started_tracing = False
         self._own_heap = 0  # the agent's own traced bytes, as the last heap snapshot found them
+        self._own_blocks = 0  # allocator blocks the agent's windows kept
         if interval > 0:
             _SCHEDULE["sample"] = (interval, _SCHEDULE["sample"][1])
 
@@ -247,6 +248,7 @@ class Agent:
 
     def _close_window(self):
         """What the window's allocations left alive, by site and by type; then tracing stops."""
+        blocks_before = sys.getallocatedblocks()
         try:
             if self._work_lock.acquire(timeout=5.0):
                 try:
@@ -262,6 +264,9 @@ class Agent:
             if self._started_tracing and tracemalloc.is_tracing():
                 tracemalloc.stop()
             self._started_tracing = False
+            # What closing the window kept (interned tracebacks, cached names) is the agent's,
+            # not the program's: samples report it so the heap series can leave it out.
+            self._own_blocks += sys.getallocatedblocks() - blocks_before
             self._window_open = None
             self._windows_done += 1
             later = _FIRST_WINDOWS[self._windows_done] if self._windows_done < len(_FIRST_WINDOWS) else None
@@ -318,7 +323,7 @@ class Agent:
 
     def _job_sample(self, final):
         self._send(sampler.sample(self.pid, self._pauses, self._cpu_base, self._own_heap,
-                                  whole_heap_traced=self.trace == "full"), final)
+                                  whole_heap_traced=self.trace == "full", agent_blocks=self._own_blocks), final)
 
     def _job_census(self, final):
         started = time.perf_counter()

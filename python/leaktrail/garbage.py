@@ -88,10 +88,14 @@ def _unreachable(per_type):
         unreachable += 1
         tp = type(o)
         key = _type_key(tp)
-        n = types.get(key, 0)
-        types[key] = n + 1
-        if n < per_type:
-            blocks.setdefault(key, []).append(ids[i] - _preheader(tp))
+        types[key] = types.get(key, 0) + 1
+        # keep the newest: with tracing windows only recent objects have a traceback
+        kept = blocks.setdefault(key, [])
+        kept.append(ids[i] - _preheader(tp))
+        if len(kept) > 2 * per_type:
+            del kept[:per_type]
+    for key, kept in blocks.items():
+        del kept[:-per_type]
     return {"objects": len(objs), "unreachable": unreachable, "types": types, "blocks": blocks}
 
 

@@ -52,7 +52,7 @@ class GcPauses:
             pass
 
 
-def sample(pid, pauses, agent_cpu, agent_heap=0, whole_heap_traced=True):
+def sample(pid, pauses, agent_cpu, agent_heap=0, whole_heap_traced=True, agent_blocks=0):
     """One sample; ``heap`` leaves out ``agent_heap``, the agent's own traced bytes.
 
     ``heap`` is -1 unless tracemalloc has traced the whole run (in a tracing window it
@@ -67,7 +67,7 @@ def sample(pid, pauses, agent_cpu, agent_heap=0, whole_heap_traced=True):
         "t": time.time(),
         "rss": rss_bytes(),
         "heap": heap,
-        "blocks": sys.getallocatedblocks(),
+        "blocks": sys.getallocatedblocks() - agent_blocks,
         "trace_overhead": tracemalloc.get_tracemalloc_memory() if tracemalloc.is_tracing() else 0,
         "gc_count": list(gc.get_count()),
         "gc_collections": [s.get("collections", 0) for s in stats],

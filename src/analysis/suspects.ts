@@ -49,9 +49,12 @@ export function typeSites(
       looks.set(r.type, list);
     }
   } else {
-    const last = proc.garbage[proc.garbage.length - 1];
-    const first = proc.garbage[0];
-    for (const r of [first, last]) {
+    // Sites are known only for probes taken while tracemalloc ran: with tracing windows,
+    // that is some probes in the middle; use every probe that has any.
+    const withSites = proc.garbage.filter((r) => (r.sites ?? []).length > 0);
+    const windowedProbes = proc.hello?.trace_mode === "windows";
+    const looksAt = windowedProbes ? withSites : withSites.length > 0 ? [withSites[0], withSites[withSites.length - 1]] : [];
+    for (const r of looksAt) {
       if (!r) continue;
       const perType = new Map<string, Array<[number, number]>>();
       for (const [type, tb, n] of r.sites ?? []) {
@@ -66,7 +69,7 @@ export function typeSites(
       }
     }
   }
-  const windowed = proc.objsites.some((r) => r.window);
+  const windowed = source === "objsites" ? proc.objsites.some((r) => r.window) : proc.hello?.trace_mode === "windows";
   const out = new Map<string, Map<string, TypeSite>>();
   for (const [type, list] of looks) {
     const bySite = new Map<string, TypeSite>();
@@ -80,7 +83,7 @@ export function typeSites(
         if (!f) continue;
         const key = siteKey(f);
         const s = bySite.get(key) ?? { frame: f, traceback: stack, first: 0, last: 0 };
-        if (windowed && source === "objsites") {
+        if (windowed) {
           s.last += n; // each window's survivors are new objects: add them up
         } else {
           if (isFirst) s.first += n;

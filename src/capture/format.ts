@@ -76,7 +76,7 @@ export interface SampleRecord extends FinalFlag {
   heap: number;
   /** Memory tracemalloc itself uses for its traces (part of rss, not of heap). */
   trace_overhead: number;
-  /** `sys.getallocatedblocks()`: memory blocks Python's object allocator has handed out. */
+  /** `sys.getallocatedblocks()`, less the blocks the agent's own tracing windows kept: memory blocks Python's object allocator has handed out to the program. */
   blocks?: number;
   /** `gc.get_count()`: allocations minus deallocations per generation since its last collection. */
   gc_count: [number, number, number];
