@@ -28,7 +28,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 # Seconds between runs of each job, at least; and the share of wall time it may take.
 _SCHEDULE = {
     "sample": (0.1, 0.02),
-    "census": (0.25, 0.04),
+    "census": (0.5, 0.015),
     "heap": (0.25, 0.08),
     "objsites": (1.0, 0.04),
     "garbage": (0.5, 0.1),  # the work happens in a forked child; the budget covers the fork
@@ -36,12 +36,14 @@ _SCHEDULE = {
 _MAX_HEAP_SITES = 300  # largest tracebacks per heap record; the rest is summed
 _MAX_STICKY_SITES = 3000  # tracebacks once reported keep being reported, up to this many
 _MAX_GROWING_TYPES = 8
-# Tracing windows (the default mode): tracemalloc is on for WINDOW_SECONDS at a time, the
+_EARLY_SECONDS = 20.0
+
+# Tracing windows (--trace windows): tracemalloc is on for WINDOW_SECONDS at a time, the
 # first ones soon after start so that short programs get evidence too, then rarely, so
 # that its cost (10-30x on allocation-heavy code while on) stays a small share of the run.
-WINDOW_SECONDS = 0.2
+WINDOW_SECONDS = 0.1
 _FIRST_WINDOWS = (1.0, 3.0)  # seconds after start
-WINDOW_GAP = 25.0  # seconds between later windows
+WINDOW_GAP = 30.0  # seconds between later windows
 
 
 def library_paths():
@@ -231,6 +233,8 @@ class Agent:
         for job in _SCHEDULE:
             if self.trace == "windows" and job in ("heap", "objsites"):
                 continue  # these run when a window closes
+            if job == "census" and self._window_open is not None:
+                continue  # allocation is costly while tracing; wait for the window to close
             if now >= self._due[job]:
                 self._run_job(job)
             if self._stop.is_set():
@@ -305,6 +309,7 @@ class Agent:
         if self._transport is None or self._transport.closed:
             return
         cpu_started = time.thread_time()
+        blocks_before = sys.getallocatedblocks()
         if not self._work_lock.acquire(timeout=5.0):
             return
         try:
@@ -313,10 +318,18 @@ class Agent:
             self._error(job, exc)
         finally:
             self._work_lock.release()
+        if job == "sample":
+            # The sampler's first hundred calls warm caches that stay (~80 blocks): the
+            # agent's, not the program's. Sampling takes microseconds, so the program
+            # hardly allocates meanwhile. Longer jobs are not counted: the program runs
+            # while they wait for the GIL, and its growth would be taken for ours.
+            self._own_blocks += sys.getallocatedblocks() - blocks_before
         # CPU time, not wall time: waiting for the GIL costs the target nothing.
         spent = time.thread_time() - cpu_started
         self._cpu_base += spent
         every, share = _SCHEDULE[job]
+        if time.monotonic() - self._born < _EARLY_SECONDS:
+            share *= 2  # short programs need enough points for a trend: spend more early
         self._due[job] = time.monotonic() + max(every, spent / share)
 
     # -- jobs ------------------------------------------------------------------------
@@ -338,10 +351,13 @@ class Agent:
             types[key] = types.get(key, 0) + n
         del counts
         self._census_runs += 1
-        if self._census_runs > 2:  # skip start-up, when everything grows
-            for key, n in types.items():
-                low = self._census_min.get(key)
-                self._census_min[key] = n if low is None or n < low else low
+        # Low points count from the third census on (start-up grows everything); the
+        # dict is filled from the first, so that the agent's own lasting allocations
+        # happen during warm-up and not in the middle of the program's series.
+        restart = self._census_runs <= 3
+        for key, n in types.items():
+            low = self._census_min.get(key)
+            self._census_min[key] = n if restart or low is None or n < low else low
         self._census_last = types
         self._send({"k": "census", "pid": self.pid, "t": time.time(), "seconds": round(seconds, 6),
                     "objects": sum(types.values()), "types": types}, final)

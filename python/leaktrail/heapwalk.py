@@ -141,7 +141,7 @@ def census():
     (atomic values, and containers of only atomic values) can only be reached as
     referents, so they are counted per reference: a string held in three places counts
     three times.  That is stable for objects that do not grow and rises with a leak,
-    which is what a census is for.
+    which is what a census is for.  (De-duplicating by id cost 4-5x as much.)
     """
     tracked, untracked = defaultdict(list), defaultdict(list)
     by_type = _types_hash_safely()

@@ -98,12 +98,15 @@ export function typeSites(
 }
 
 /** The site where a type gained most instances (or, with one look, holds most). */
-function primarySite(sites: Map<string, TypeSite> | undefined): TypeSite | null {
+function primarySite(sites: Map<string, TypeSite> | undefined, blockBytes?: (siteKey: string) => number): TypeSite | null {
   if (!sites || sites.size === 0) return null;
   let best: TypeSite | null = null;
   let bestScore = -Infinity;
   for (const s of sites.values()) {
-    const score = s.last - s.first > 0 ? s.last - s.first : s.last * 1e-6;
+    const gained = s.last - s.first > 0 ? s.last - s.first : s.last * 1e-6;
+    // With tracing windows, small objects merely in flight when a window closes can
+    // outnumber the few leaked ones: weigh instances by the site's mean block size.
+    const score = blockBytes ? gained * blockBytes(siteKey(s.frame)) : gained;
     if (score > bestScore) {
       best = s;
       bestScore = score;
@@ -149,6 +152,8 @@ export interface SuspectInput {
   growingSites: Set<string>;
   siteGrowth: Map<string, number>;
   evidence: Suspect["type_evidence"];
+  /** Mean bytes per surviving block at a site, from tracing windows (windows mode only). */
+  blockBytes?: (siteKey: string) => number;
   totalGrowth: number;
   durationS: number;
 }
@@ -160,7 +165,7 @@ export function buildSuspects(input: SuspectInput): Suspect[] {
   const gcTypes = new Set(input.proc.objsites.filter((r) => r.gc).map((r) => r.type));
 
   const located = input.growingTypes
-    .map((t) => ({ t, site: primarySite(tsites.get(t.key)) }))
+    .map((t) => ({ t, site: primarySite(tsites.get(t.key), input.blockBytes) }))
     .filter((m): m is { t: GrowingType; site: TypeSite } => m.site !== null);
   for (const withSite of clusterTypes(located)) {
     const bytesAt = (m: { site: TypeSite }) => siteGrowth.get(siteKey(m.site.frame)) ?? 0;
@@ -175,9 +180,14 @@ export function buildSuspects(input: SuspectInput): Suspect[] {
     const rep = pool[0] as { t: GrowingType; site: TypeSite };
     const clusterSites = new Set(withSite.map((m) => siteKey(m.site.frame)));
     let size = 0;
-    for (const k of clusterSites) {
-      size += siteGrowth.get(k) ?? 0;
-      claimed.add(k);
+    for (const k of clusterSites) claimed.add(k);
+    if (input.blockBytes) {
+      // Tracing windows see few survivors; the census sees every object: its count growth
+      // times the mean block size at each member's site estimates the cluster's bytes.
+      const blockBytes = input.blockBytes;
+      for (const m of withSite) size += m.t.countGrowth * blockBytes(siteKey(m.site.frame));
+    } else {
+      for (const k of clusterSites) size += siteGrowth.get(k) ?? 0;
     }
     suspects.push({
       site: frames.site(rep.site.frame),
