@@ -29,7 +29,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _SCHEDULE = {
     "sample": (0.1, 0.02),
     "census": (0.5, 0.015),
-    "heap": (0.25, 0.08),
+    "heap": (0.5, 0.08),
     "objsites": (1.0, 0.04),
     "garbage": (0.5, 0.1),  # the work happens in a forked child; the budget covers the fork
 }
@@ -37,6 +37,18 @@ _MAX_HEAP_SITES = 300  # largest tracebacks per heap record; the rest is summed
 _MAX_STICKY_SITES = 3000  # tracebacks once reported keep being reported, up to this many
 _MAX_GROWING_TYPES = 8
 _EARLY_SECONDS = 20.0
+# Long runs: the older a process, the sparser its measurements, so that a capture grows
+# by a few MB an hour while the shape of the timeline is kept. (age in seconds, factor)
+_AGE_STRETCH = ((60.0, 1.0), (600.0, 10.0), (float("inf"), 50.0))
+_FULL_CENSUS_EVERY = 20  # census records in between carry only the types that changed
+
+
+def _stretch(age):
+    scale = float(os.environ.get("LEAKTRAIL_AGE_SCALE", "1") or 1)
+    for limit, factor in _AGE_STRETCH:
+        if age < limit * scale:
+            return factor
+    return _AGE_STRETCH[-1][1]
 
 # Tracing windows (--trace windows): tracemalloc is on for WINDOW_SECONDS at a time, the
 # first ones soon after start so that short programs get evidence too, then rarely, so
@@ -92,6 +104,8 @@ class Agent:
         self._started_tracing = False
         self._own_heap = 0  # the agent's own traced bytes, as the last heap snapshot found them
         self._own_blocks = 0  # allocator blocks the agent's windows kept
+        self._heap_last = {}
+        self._heap_runs = 0
         if interval > 0:
             _SCHEDULE["sample"] = (interval, _SCHEDULE["sample"][1])
 
@@ -170,6 +184,7 @@ class Agent:
             self._tracebacks = TracebackTable(self.pid)
             self._sticky = set()
             self._census_min, self._census_last, self._census_runs = {}, {}, 0
+            self._heap_last, self._heap_runs = {}, 0
             self._stop = threading.Event()
             self._work_lock = threading.Lock()
             self._due = {name: 0.0 for name in _SCHEDULE}
@@ -328,9 +343,10 @@ class Agent:
         spent = time.thread_time() - cpu_started
         self._cpu_base += spent
         every, share = _SCHEDULE[job]
-        if time.monotonic() - self._born < _EARLY_SECONDS:
+        age = time.monotonic() - self._born
+        if age < _EARLY_SECONDS:
             share *= 2  # short programs need enough points for a trend: spend more early
-        self._due[job] = time.monotonic() + max(every, spent / share)
+        self._due[job] = time.monotonic() + max(every * _stretch(age), spent / share)
 
     # -- jobs ------------------------------------------------------------------------
 
@@ -358,9 +374,18 @@ class Agent:
         for key, n in types.items():
             low = self._census_min.get(key)
             self._census_min[key] = n if restart or low is None or n < low else low
+        previous = self._census_last
         self._census_last = types
-        self._send({"k": "census", "pid": self.pid, "t": time.time(), "seconds": round(seconds, 6),
-                    "objects": sum(types.values()), "types": types}, final)
+        record = {"k": "census", "pid": self.pid, "t": time.time(), "seconds": round(seconds, 6),
+                  "objects": sum(types.values()), "types": types}
+        if self._census_runs % _FULL_CENSUS_EVERY != 1 and not final:
+            # only what changed; a type gone to zero is sent as 0
+            record["types"] = {k: n for k, n in types.items() if previous.get(k) != n}
+            for k in previous:
+                if k not in types:
+                    record["types"][k] = 0
+            record["delta"] = True
+        self._send(record, final)
 
     def _growing_types(self):
         """Types whose count rose most since their low point: the ones worth joining to sites."""
@@ -416,10 +441,20 @@ class Agent:
         for record in out:
             self._send(record)
         window = [self._window_started_at, time.time()] if self._window_open is not None else None
-        self._send({"k": "heap", "pid": self.pid, "t": time.time(), "window": window,
-                    "seconds": round(time.perf_counter() - started, 6),
-                    "size": total_size, "count": total_count, "sites": sites,
-                    "rest": [total_size - shown_size, total_count - shown_count]}, final)
+        record = {"k": "heap", "pid": self.pid, "t": time.time(), "window": window,
+                  "seconds": round(time.perf_counter() - started, 6),
+                  "size": total_size, "count": total_count, "sites": sites,
+                  "rest": [total_size - shown_size, total_count - shown_count]}
+        current = {tb: (size, count) for tb, size, count in sites}
+        previous, self._heap_last = self._heap_last, current
+        self._heap_runs += 1
+        if window is None and not final and self._heap_runs % _FULL_CENSUS_EVERY != 1:
+            # only the sites that changed; a site that left the list is sent as [tb, 0, 0]
+            record["sites"] = [[tb, size, count] for tb, (size, count) in current.items()
+                               if previous.get(tb) != (size, count)]
+            record["sites"] += [[tb, 0, 0] for tb in previous if tb not in current]
+            record["delta"] = True
+        self._send(record, final)
 
     def _job_objsites(self, final):
         if not tracemalloc.is_tracing():

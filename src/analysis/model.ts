@@ -87,12 +87,34 @@ export class ModelBuilder {
       case "sample":
         proc.samples.push(record);
         break;
-      case "census":
-        proc.census.push(record);
+      case "census": {
+        const previous = proc.census[proc.census.length - 1];
+        if (record.delta && previous) {
+          const types = { ...previous.types };
+          for (const [k, n] of Object.entries(record.types)) {
+            if (n === 0) delete types[k];
+            else types[k] = n;
+          }
+          proc.census.push({ ...record, types, delta: false });
+        } else {
+          proc.census.push(record);
+        }
         break;
-      case "heap":
-        proc.heaps.push(record);
+      }
+      case "heap": {
+        const previous = proc.heaps[proc.heaps.length - 1];
+        if (record.delta && previous) {
+          const sites = new Map<number, [number, number, number]>(previous.sites.map((s) => [s[0], s]));
+          for (const site of record.sites) {
+            if (site[1] === 0 && site[2] === 0) sites.delete(site[0]);
+            else sites.set(site[0], site);
+          }
+          proc.heaps.push({ ...record, sites: [...sites.values()], delta: false });
+        } else {
+          proc.heaps.push(record);
+        }
         break;
+      }
       case "objsites":
         proc.objsites.push(record);
         break;

@@ -110,6 +110,12 @@ export interface CensusRecord extends FinalFlag {
   objects: number;
   /** Count per type, keyed by "module.qualname" (e.g. "builtins.dict", "app.Session"). */
   types: Record<string, number>;
+  /**
+   * `types` holds only the types whose count changed since the previous census of the
+   * same pid (0 for a type that is gone); the others are unchanged. Every 20th census,
+   * and the final one, is whole. Readers rebuild whole counts; the model always holds them.
+   */
+  delta?: boolean;
 }
 
 /** Defines a traceback id used by `heap` and `objsites` records of the same pid. */
@@ -133,6 +139,12 @@ export interface HeapRecord extends FinalFlag {
   /** The largest sites: [traceback id, bytes, blocks]. Others are summed into `rest`. */
   sites: Array<[tb: number, size: number, count: number]>;
   rest: [size: number, count: number];
+  /**
+   * `sites` holds only the tracebacks whose bytes or blocks changed since the previous
+   * heap record of the same pid ([tb, 0, 0] for one that left the list). Every 20th
+   * record, the final one and window records are whole. The model rebuilds whole lists.
+   */
+  delta?: boolean;
   /**
    * In "windows" mode: [start, end] epoch seconds of the tracing window. The snapshot then
    * holds only what the window's allocations left alive, not the whole heap.
