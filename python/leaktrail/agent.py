@@ -134,8 +134,7 @@ class Agent:
         self._pauses.install()
         self._start_thread(delay=0.0)
         atexit.register(self._at_exit)
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=self._after_fork_in_child)
+        _register_fork_hook()
 
     def _start_thread(self, delay):
         self._thread = threading.Thread(target=self._run, args=(delay,), name="leaktrail-agent", daemon=True)
@@ -145,8 +144,7 @@ class Agent:
         """Ends the agent and leaves the process as it found it (used by detach).
 
         The thread ends, the gc callback goes, tracemalloc stops if the agent started
-        it, the connection closes.  The at-fork hook cannot be unregistered; it checks
-        ``_detached`` and does nothing.
+        it, the connection closes.  The module's at-fork hook finds no agent afterwards.
         """
         self._detached = True
         self._stop.set()
@@ -201,10 +199,30 @@ class Agent:
                 self._transport = Transport(self.socket_path)
                 self._send(self._hello_after_fork())
             while not self._stop.is_set():
+                if self._transport is None or self._transport.closed:
+                    # The CLI is gone: nobody reads us any more. Stop measuring, and stop
+                    # tracemalloc if we started it, rather than slow the program for nothing.
+                    self._wind_down()
+                    return
                 self._tick(time.monotonic())
                 self._stop.wait(0.02)
         except Exception as exc:
             self._error("loop", exc)
+
+    def _wind_down(self):
+        self._detached = True
+        self._stop.set()
+        try:
+            atexit.unregister(self._at_exit)
+        except Exception:
+            pass
+        self._pauses.remove()
+        if self._started_tracing and tracemalloc.is_tracing():
+            tracemalloc.stop()
+        self._started_tracing = False
+        global _agent
+        if _agent is self:
+            _agent = None
 
     def _hello_after_fork(self):
         return {
@@ -540,6 +558,22 @@ class Agent:
 
 
 _agent = None
+_fork_hook_registered = False
+
+
+def _after_fork_in_child():
+    agent = _agent
+    if agent is not None:
+        agent._after_fork_in_child()
+
+
+def _register_fork_hook():
+    """One hook for the module, not a bound method per agent: os.register_at_fork cannot
+    unregister, and a bound method would keep a detached agent alive for good."""
+    global _fork_hook_registered
+    if not _fork_hook_registered and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        _fork_hook_registered = True
 
 
 def start(socket_path, frames=16, interval=0.1, trace="full"):

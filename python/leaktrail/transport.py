@@ -51,9 +51,20 @@ class Transport:
             except OSError:
                 pass
 
-    def close(self):
-        with self._lock:
-            self._close_locked()
+    def close(self, timeout=5.0):
+        """Closes the socket; never blocks for long, even if a send is stuck."""
+        if self._lock.acquire(timeout=timeout):
+            try:
+                self._close_locked()
+            finally:
+                self._lock.release()
+        else:
+            sock, self._sock = self._sock, None
+            if sock is not None:
+                try:
+                    sock.shutdown(2)
+                except OSError:
+                    pass
 
     def abandon(self):
         """In a forked child: drop the parent's connection without touching its lock or peer."""

@@ -1,3 +1,4 @@
+import { attachCommand } from "./attach.js";
 import { UsageError } from "./errors.js";
 import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
@@ -6,6 +7,7 @@ import { toolVersion } from "../collect/agent-path.js";
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => number | Promise<number> }> = {
   run: { summary: "run a command and find its memory leaks", run: runCommand },
   report: { summary: "analyse a capture file again", run: reportCommand },
+  attach: { summary: "find the memory leaks of a running Python process", run: attachCommand },
 };
 
 function help(): string {

@@ -410,6 +410,61 @@ class Sink(object):
             return b"".join(self.chunks)
 
 
+LIFECYCLE_SCRIPT = r"""
+import gc, os, socket, sys, threading, time, tracemalloc, weakref
+path = sys.argv[1]
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(path)
+server.listen(4)
+conns = []
+def accept():
+    while True:
+        try:
+            conns.append(server.accept()[0])
+        except OSError:
+            return
+threading.Thread(target=accept, daemon=True).start()
+callbacks = len(gc.callbacks)
+from leaktrail import agent
+# 1. detach leaves nothing behind, not even the Agent object
+agent.start(path, trace="full")
+time.sleep(0.5)
+ref = weakref.ref(agent._agent)
+agent.detach()
+gc.collect()
+print("detached", tracemalloc.is_tracing(), len(gc.callbacks) - callbacks, ref() is None,
+      any(t.name == "leaktrail-agent" for t in threading.enumerate()))
+# 2. the CLI going away makes the agent wind down by itself
+agent.start(path, trace="full")
+time.sleep(0.5)
+was = tracemalloc.is_tracing()
+for c in conns:
+    c.close()
+deadline = time.time() + 5
+while time.time() < deadline and agent._agent is not None:
+    time.sleep(0.05)
+time.sleep(0.2)
+print("orphaned", was, tracemalloc.is_tracing(), len(gc.callbacks) - callbacks,
+      any(t.name == "leaktrail-agent" for t in threading.enumerate()))
+"""
+
+
+class LifecycleTest(unittest.TestCase):
+    def run_script(self):
+        with tempfile.TemporaryDirectory() as d:
+            r = subprocess.run([sys.executable, "-c", LIFECYCLE_SCRIPT, os.path.join(d, "s.sock")],
+                               env=clean_env(PYTHONPATH=PYTHON_DIR), capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return dict((line.split()[0], line.split()[1:]) for line in r.stdout.splitlines())
+
+    def test_detach_and_a_lost_cli_leave_the_process_as_it_was(self):
+        out = self.run_script()
+        # tracing off, no gc callback left, the Agent freed, no agent thread
+        self.assertEqual(out["detached"], ["False", "0", "True", "False"])
+        # it was tracing while connected; once the CLI went away: off, no callback, no thread
+        self.assertEqual(out["orphaned"], ["True", "False", "0", "False"])
+
+
 class DoNoHarmTest(unittest.TestCase):
     def test_tuple_race_under_a_real_agent(self):
         if not os.path.exists(TUPLE_RACE):
