@@ -8,6 +8,7 @@ import { renderTerminal, styleFor } from "../report/terminal.js";
 import { UsageError } from "./errors.js";
 import { helpFor, numberOption, parseOptions, type OptionTable } from "./options.js";
 import { StatusLine } from "./status-line.js";
+import { LiveVerdict } from "./live-verdict.js";
 
 export const RUN_OPTIONS = {
   json: { type: "string", value: "FILE", help: "write the report as JSON (leaktrail.report/1)" },
@@ -46,14 +47,28 @@ export async function runCommand(argv: string[]): Promise<number> {
   const status = new StatusLine(process.stderr);
   status.start();
   let result;
+  let live: LiveVerdict | null = null;
   try {
-    result = await runSession({ command: positionals, capturePath, frames, interval, trace, onRecord: (r) => status.onRecord(r) });
+    result = await runSession({
+      command: positionals,
+      capturePath,
+      frames,
+      interval,
+      trace,
+      onRecord: (r) => status.onRecord(r),
+      onStart: (snapshot) => {
+        live = new LiveVerdict(snapshot, (text) => status.setVerdict(text), values.json);
+        live.start();
+      },
+    });
   } catch (err) {
+    (live as LiveVerdict | null)?.stop();
     status.stop();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "EACCES" || code === "EEXIST") throw new UsageError(`run: cannot write the capture ${capturePath}: ${(err as Error).message}`);
     throw err;
   }
+  (live as LiveVerdict | null)?.stop();
   status.stop();
   if (result.spawnError) {
     rmSync(capturePath, { force: true }); // it holds nothing but its header

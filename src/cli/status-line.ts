@@ -8,6 +8,7 @@ export class StatusLine {
   private first = new Map<number, { t: number; heap: number }>();
   private timer: NodeJS.Timeout | null = null;
   private shown = false;
+  private verdict = "";
 
   constructor(private readonly stream: NodeJS.WriteStream) {}
 
@@ -15,6 +16,11 @@ export class StatusLine {
     if (!this.stream.isTTY) return;
     this.timer = setInterval(() => this.draw(), 500);
     this.timer.unref();
+  }
+
+  /** The verdict so far, shown at the end of the line (see LiveVerdict). */
+  setVerdict(text: string): void {
+    this.verdict = text;
   }
 
   onRecord(r: CaptureRecord): void {
@@ -35,7 +41,7 @@ export class StatusLine {
     }
     const secs = ((Date.now() - this.started) / 1000).toFixed(1);
     const procs = this.latest.size === 1 ? "" : `  ${this.latest.size} processes`;
-    this.stream.write(`\r\x1b[2K\x1b[2mleaktrail ${secs}s  rss ${formatBytes(rss)}  heap ${formatBytes(heap)}  ${formatRate(rate)}${procs}\x1b[22m`);
+    this.stream.write(`\r\x1b[2K\x1b[2mleaktrail ${secs}s  rss ${formatBytes(rss)}  heap ${formatBytes(heap)}  ${formatRate(rate)}${procs}${this.verdict ? `  ${this.verdict}` : ""}\x1b[22m`);
     this.shown = true;
   }
 

@@ -21,6 +21,8 @@ export interface SessionOptions {
   trace?: "full" | "windows";
   /** Called for every record, as it arrives (the live status line). */
   onRecord?: (record: CaptureRecord) => void;
+  /** Called once the run starts, with a way to see the model as it stands (live verdicts). */
+  onStart?: (snapshot: () => CaptureModel) => void;
 }
 
 export interface SessionResult {
@@ -136,6 +138,7 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
     process.on("SIGHUP", onSignal);
 
     server.listen(socketPath, () => {
+      opts.onStart?.(() => builder.build());
       const pythonDir = agentPythonDir();
       const env = {
         ...process.env,

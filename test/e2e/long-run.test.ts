@@ -26,14 +26,16 @@ describe("a long run", () => {
     const report = join(dir, "r.json");
     const child = spawn(CLI, ["run", "-q", "-o", capture, "--json", report, "--", "python3", FIXTURE, "24"], {
       cwd: dir,
-      env: { ...process.env, LEAKTRAIL_AGE_SCALE: "0.05" },
+      env: { ...process.env, LEAKTRAIL_AGE_SCALE: "0.05", LEAKTRAIL_LIVE_EVERY: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const sizes: Array<[number, number]> = [];
+    const partials: Array<{ partial?: boolean; verdict: { leak: boolean } }> = [];
     const started = Date.now();
     const timer = setInterval(() => {
       try {
         sizes.push([(Date.now() - started) / 1000, statSync(capture).size]);
+        if ((Date.now() - started) / 1000 > 16 && partials.length === 0) partials.push(JSON.parse(readFileSync(report, "utf8")));
       } catch {
         // not created yet
       }
@@ -47,7 +49,11 @@ describe("a long run", () => {
     const [t1, s1] = late[late.length - 1]!;
     const bytesPerHour = ((s1 - s0) / (t1 - t0)) * 3600;
     expect(bytesPerHour).toBeLessThan(10e6);
+    // the verdict updated during the run: a partial report was there before the end
+    expect(partials[0]?.partial).toBe(true);
+    expect(partials[0]?.verdict.leak).toBe(true);
     const r = JSON.parse(readFileSync(report, "utf8"));
+    expect(r.partial).toBeUndefined();
     expect(r.verdict.leak).toBe(true);
     expect(r.verdict.kind).toBe("python-reachable");
     expect(r.suspects[0].site.line).toBe(leakLine());
