@@ -28,7 +28,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 # Seconds between runs of each job, at least; and the share of wall time it may take.
 _SCHEDULE = {
     "sample": (0.1, 0.02),
-    "census": (0.5, 0.015),
+    "census": (0.5, 0.02),
     "heap": (0.5, 0.08),
     "objsites": (1.0, 0.04),
     "garbage": (0.5, 0.1),  # the work happens in a forked child; the budget covers the fork

@@ -236,7 +236,27 @@ export function buildSuspects(input: SuspectInput): Suspect[] {
   }
 
   suspects.sort((a, b) => b.size_growth_bytes - a.size_growth_bytes || b.count_growth - a.count_growth);
+  promoteClass(suspects);
   const total = Math.max(input.totalGrowth, suspects.reduce((acc, s) => acc + s.size_growth_bytes, 0));
   for (const s of suspects) s.share = total > 0 ? Math.min(1, s.size_growth_bytes / total) : 0;
   return suspects;
+}
+
+/**
+ * Without a heap graph there are no retained sizes: a Session's bytes do not include the
+ * strings its history holds, so a cluster of builtins can outweigh the class that keeps
+ * them. Objects of a class growing at a comparable size are the better name for the
+ * leak: the top suspect becomes the largest class-typed one when it has at least this
+ * share of the top suspect's bytes.
+ */
+const CLASS_SHARE_TO_LEAD = 0.25;
+
+export function promoteClass(suspects: Suspect[]): void {
+  const top = suspects[0];
+  if (!top || !top.type_qualname || !isBuiltinType(top.type_qualname)) return;
+  const i = suspects.findIndex((s) => s.type_qualname !== "" && !isBuiltinType(s.type_qualname));
+  if (i > 0 && (suspects[i] as Suspect).size_growth_bytes >= CLASS_SHARE_TO_LEAD * top.size_growth_bytes) {
+    const [cls] = suspects.splice(i, 1);
+    suspects.unshift(cls as Suspect);
+  }
 }
