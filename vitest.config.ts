@@ -5,6 +5,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // makes .venv-test (gunicorn from PyPI) on a checkout's first run; see the file
+    globalSetup: ["./test/setup/python-venv.ts"],
     reporters: ["default", "./test/reporter/summary-reporter.ts"],
   },
 });

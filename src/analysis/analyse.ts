@@ -13,8 +13,10 @@ import {
   type Series,
 } from "./series.js";
 import { trendTest, type TrendResult } from "./stats.js";
-import { buildSuspects, growthOver, typeSites, type GrowingType } from "./suspects.js";
+import { buildSuspects, growthOver, promoteClass, typeSites, type GrowingType } from "./suspects.js";
 import { formatBytes, formatRate } from "../report/units.js";
+import { pooledSuspects } from "./group-evidence.js";
+import { groupProcesses, mergeSuspects, summarizeGroup, type ProcessGroup } from "./process-groups.js";
 import {
   REPORT_SCHEMA,
   type LeakKind,
@@ -306,27 +308,73 @@ function explain(e: ExplainInput): string {
 
 const KIND_ORDER: Record<LeakKind, number> = { "python-unreachable": 3, "python-reachable": 2, native: 1, none: 0 };
 
-/** The whole report for a capture: every process analysed, the worst leak leads. */
+/**
+ * The whole report for a capture. Every process is analysed on its own series (never
+ * their sum: recycled workers would make it a sawtooth); processes are grouped by role
+ * (process-groups.ts); the run leaks when any judged process leaks, and the worst leak —
+ * of the group whose processes agree most — leads.
+ */
 export function analyse(model: CaptureModel): { report: Report; processes: ProcessAnalysis[] } {
   const processes = model.processes.map((p) => analyseProcess(p, model.header.cwd));
-  const leaking = processes.filter((p) => p.kind !== "none");
-  leaking.sort((a, b) => b.growthPerS - a.growthPerS || KIND_ORDER[b.kind] - KIND_ORDER[a.kind]);
-  const lead = leaking[0] ?? processes.reduce<ProcessAnalysis | undefined>((best, p) => (!best || p.summary.samples > best.summary.samples ? p : best), undefined);
-  const suspects = leaking.flatMap((p) => p.suspects);
-  // the leading process's suspects first, then the others', each by bytes
-  suspects.sort((a, b) => Number(b.pid === lead?.proc.pid) - Number(a.pid === lead?.proc.pid) || b.size_growth_bytes - a.size_growth_bytes);
+  const groups = groupProcesses(processes);
+  const groupOf = new Map<number, ProcessGroup>();
+  for (const g of groups) for (const p of g.members) groupOf.set(p.proc.pid, g);
+
+  const byGrowth = (a: ProcessAnalysis, b: ProcessAnalysis) => b.growthPerS - a.growthPerS || KIND_ORDER[b.kind] - KIND_ORDER[a.kind];
+  const bestOf = (list: ProcessAnalysis[]) => [...list].sort(byGrowth)[0];
+  const leaders = (g: ProcessGroup) => (g.leak ? g.agreeing : g.leaking);
+  const leakingGroups = groups
+    .filter((g) => g.leaking.length > 0)
+    .sort((a, b) => Number(b.leak) - Number(a.leak) || byGrowth(bestOf(leaders(a))!, bestOf(leaders(b))!));
+  const leadGroup = leakingGroups[0];
+  const leaking = leadGroup !== undefined;
+  const lead = leadGroup
+    ? bestOf(leaders(leadGroup))
+    : processes.reduce<ProcessAnalysis | undefined>((best, p) => (!best || p.summary.samples > best.summary.samples ? p : best), undefined);
+
+  // Suspects: every judged leaking process's own, merged across processes by site and
+  // type; a group whose agreeing processes each lived too briefly to name one gets
+  // suspects pooled from their heap snapshots.
+  const own = groups.flatMap((g) => g.leaking.flatMap((p) => p.suspects));
+  const pooled = new Map<ProcessGroup, Suspect[]>();
+  for (const g of groups) {
+    if (g.leak && g.kind === "python-reachable" && g.agreeing.every((p) => p.suspects.length === 0)) {
+      pooled.set(g, pooledSuspects(g.agreeing.map((p) => p.proc), model.header.cwd, g.name));
+    }
+  }
+  const suspects = mergeSuspects([...own, ...[...pooled.values()].flat()]);
+  const leadPid = lead?.proc.pid;
+  const first = (s: Suspect) => Number((s.pids ?? [s.pid]).includes(leadPid ?? -1) || (leadGroup !== undefined && s.pooled_group === leadGroup.name));
+  // the leading process's (or group's) suspects first, then the others', each by bytes
+  suspects.sort((a, b) => first(b) - first(a) || b.size_growth_bytes - a.size_growth_bytes);
+  promoteClass(suspects);
+
+  for (const g of groups) {
+    g.top = g.top ?? (pooled.get(g)?.[0] ?? null);
+  }
+  const leadPooled = leadGroup ? pooled.get(leadGroup)?.[0] : undefined;
+
+  const summaries = processes.map((p) => {
+    const g = groupOf.get(p.proc.pid);
+    return { ...p.summary, ppid: p.proc.hello?.ppid ?? 0, group: g?.name ?? "", judged: g ? g.judged.includes(p) : false };
+  });
   const report: Report = {
     schema: REPORT_SCHEMA,
     verdict: {
-      leak: leaking.length > 0,
-      kind: lead && leaking.length > 0 ? lead.kind : "none",
+      leak: leaking,
+      kind: lead && leaking ? lead.kind : "none",
       confidence: lead ? Number(lead.confidence.toFixed(4)) : 0,
-      growth_bytes_per_s: lead && leaking.length > 0 ? Math.round(lead.growthPerS) : 0,
-      explanation: lead ? lead.explanation : "No Python process reported: nothing was measured.",
+      growth_bytes_per_s: lead && leaking ? Math.round(lead.growthPerS) : 0,
+      explanation: lead
+        ? processes.length === 1
+          ? lead.explanation
+          : explainTree(groups, lead, groupOf.get(lead.proc.pid), leaking, leadPooled)
+        : "No Python process reported: nothing was measured.",
     },
     suspects,
     growing_types: lead?.growingTypes ?? [],
-    processes: processes.map((p) => p.summary),
+    processes: summaries,
+    groups: groups.map((g) => summarizeGroup(g, g.top)),
     run: {
       command: model.header.command,
       cwd: model.header.cwd,
@@ -337,4 +385,43 @@ export function analyse(model: CaptureModel): { report: Report; processes: Proce
     },
   };
   return { report, processes };
+}
+
+function pidList(ps: ProcessAnalysis[], max = 6): string {
+  const pids = ps.map((p) => p.proc.pid).sort((a, b) => a - b);
+  return pids.length <= max ? pids.join(", ") : `${pids.slice(0, max).join(", ")}, …`;
+}
+
+/** "3 of 4 gunicorn worker processes leak at app.py:9 (bytes), pids …" */
+function groupSentence(g: ProcessGroup): string {
+  const unjudged = g.members.length - g.judged.length;
+  const brief = unjudged > 0 ? `; ${unjudged} more had too short a series after warm-up to judge` : "";
+  const where = g.leak && g.top ? ` at ${g.top.site.file}:${g.top.site.line}${g.top.type ? ` (${g.top.type})` : ""}` : "";
+  if (g.leaking.length === 0) {
+    if (g.judged.length === 0) return `no ${g.name} process had a series long enough to judge (${g.members.length} in all)`;
+    return g.members.length === 1 ? `the ${g.name} process (pid ${g.members[0]!.proc.pid}) does not leak` : `none of ${g.judged.length} judged ${g.name} processes leaks${brief}`;
+  }
+  if (g.members.length === 1) return `the ${g.name} process (pid ${g.members[0]!.proc.pid}) leaks${where}`;
+  const n = g.leaking.length;
+  return `${n} of ${g.judged.length} ${g.name} ${g.judged.length === 1 ? "process" : "processes"} ${n === 1 ? "leaks" : "leak"}${where} (pid${n === 1 ? "" : "s"} ${pidList(g.leaking)}), each judged on its own series${brief}`;
+}
+
+function explainTree(
+  groups: ProcessGroup[],
+  lead: ProcessAnalysis,
+  leadGroup: ProcessGroup | undefined,
+  leaking: boolean,
+  pooled: Suspect | undefined,
+): string {
+  const ordered = leadGroup ? [leadGroup, ...groups.filter((g) => g !== leadGroup)] : groups;
+  const sentences = ordered.map(groupSentence);
+  const head = sentences.join("; ");
+  const total = groups.reduce((n, g) => n + g.members.length, 0);
+  const intro = leaking ? "" : `No process of the ${total} leaks: `;
+  const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+  const where = leaking ? `In pid ${lead.proc.pid}, the fastest:` : `In pid ${lead.proc.pid}, measured longest:`;
+  const pooledText = pooled
+    ? ` None of those processes had evidence enough (heap snapshots, object sites) to name a suspect alone; pooled over them, ${pooled.count_growth} more ${pooled.type || "blocks"} were allocated at ${pooled.site.file}:${pooled.site.line} in ${pooled.site.function}(), ${Math.round(pooled.share * 100)}% of their growth.`
+    : "";
+  return `${capital(intro + head)}. ${where} ${lead.explanation}${pooledText}`;
 }

@@ -32,7 +32,19 @@ export interface Suspect {
   /** Share of the process's total Python-heap growth this suspect explains (0..1). */
   share: number;
   retainers: string[];
+  /** The first of `pids`. */
   pid: number;
+  /**
+   * Every process whose own analysis named this site and type (suspects from several
+   * processes merge into one; growth and counts are their sums), in ascending order.
+   */
+  pids?: number[];
+  /**
+   * Set when no process had evidence enough to name a suspect alone (short-lived workers):
+   * the site's growth between each leaking process's first and last heap snapshot, summed
+   * over the processes of this group (its `groups[].name`).
+   */
+  pooled_group?: string;
 }
 
 export interface TypeGrowth {
@@ -66,6 +78,43 @@ export interface ProcessSummary {
   heap_bytes_per_s: number;
   warmup_end_s: number;
   agent_errors: string[];
+  /** Parent process id, as the agent saw it when it started. */
+  ppid?: number;
+  /** Name of the group (`groups[].name`) this process belongs to. */
+  group?: string;
+  /** It lived long enough for its own trend fit; only judged processes count in the verdict. */
+  judged?: boolean;
+}
+
+/**
+ * Processes of one role: the command's root process(es), or the children of one group
+ * that run the same argv (a server's workers, a pool's workers). Each process keeps its
+ * own fit; a group only counts them.
+ */
+export interface ProcessGroupSummary {
+  /** "gunicorn", "gunicorn worker", "tasks.py worker". */
+  name: string;
+  role: "root" | "children";
+  /** Name of the parent processes' group (null for the root). */
+  parent: string | null;
+  argv: string[];
+  /** Every process of the group, by start time. */
+  pids: number[];
+  /** Processes that lived long enough for a fit of their own; the others are counted, not judged. */
+  judged: number[];
+  /** Judged processes whose own series leaks. */
+  leaking: number[];
+  /** The group's verdict: most judged processes leak, with the same top site. */
+  leak: boolean;
+  /** The kind of leak of those processes ("none" when `leak` is false). */
+  kind: LeakKind;
+  /**
+   * The top site (and type) most of its leaking processes share (the leaking processes'
+   * common finding even when they are too few for `leak`); null when none leaks or none
+   * named a site.
+   */
+  top_site: SiteRef | null;
+  top_type: string;
 }
 
 export interface Report {
@@ -80,6 +129,8 @@ export interface Report {
   suspects: Suspect[];
   growing_types: TypeGrowth[];
   processes: ProcessSummary[];
+  /** The processes by role (one group for a single process); absent in reports made before. */
+  groups?: ProcessGroupSummary[];
   run: {
     command: string[];
     cwd: string;

@@ -35,6 +35,50 @@ function wrap(text: string, width: number, indent: string): string {
   return lines.map((l) => indent + l).join("\n");
 }
 
+/** Most processes listed one per line under a group; the rest are in the JSON report. */
+const MAX_PROCESS_LINES = 8;
+
+function processLine(p: Report["processes"][number], indent: string): string {
+  const state = p.judged === false ? "not judged (too little steady series for a fit)" : p.leak ? p.kind : "no leak";
+  return `${indent}pid ${p.pid}  ${state}  ${p.duration_s.toFixed(1)} s  rss ${formatBytes(p.rss_start)} → ${formatBytes(p.rss_end)}`;
+}
+
+/** The processes section: one heading per group (root, workers, …), its processes below. */
+function renderProcesses(report: Report, style: Style): string[] {
+  const procs = report.processes;
+  const groups = report.groups ?? [];
+  if (groups.length === 0) {
+    return [
+      style.bold(`Processes (${procs.length}):`),
+      ...procs.map((p) => `  pid ${p.pid}  ${p.leak ? p.kind : "no leak"}  rss ${formatBytes(p.rss_start)} → ${formatBytes(p.rss_end)}  ${p.argv.join(" ").slice(0, 50)}`),
+    ];
+  }
+  const out = [style.bold(`Processes (${procs.length}) in ${groups.length} group${groups.length === 1 ? "" : "s"}:`)];
+  const byPid = new Map(procs.map((p) => [p.pid, p]));
+  for (const g of groups) {
+    const count = g.pids.length > 1 ? ` ×${g.pids.length}` : "";
+    const role = g.role === "root" ? "root" : `children of ${g.parent ?? "?"}`;
+    const unjudged = g.pids.length - g.judged.length;
+    const single = byPid.get(g.pids[0] ?? -1);
+    const verdict =
+      g.pids.length === 1 && g.judged.length === 1 && single
+        ? single.leak ? single.kind : "no leak"
+        : g.leaking.length > 0
+        ? `${g.leaking.length} of ${g.judged.length} judged leak` + (g.leak && g.top_site ? ` at ${g.top_site.file}:${g.top_site.line}${g.top_type ? ` (${g.top_type})` : ""}` : "")
+        : g.judged.length > 0
+          ? `no leak in ${g.judged.length} judged`
+          : "none judged";
+    const head = `  ${g.name}${count} (${role}): ${verdict}${unjudged > 0 ? `, ${unjudged} too short to judge` : ""}`;
+    out.push(g.leak ? style.red(head) : head);
+    const parentArgv = groups.find((x) => x.name === g.parent)?.argv;
+    if (JSON.stringify(parentArgv) !== JSON.stringify(g.argv)) out.push(style.dim(`    ${g.argv.join(" ").slice(0, 84)}`));
+    const members = g.pids.map((pid) => byPid.get(pid)).filter((p): p is Report["processes"][number] => p !== undefined);
+    for (const p of members.slice(0, MAX_PROCESS_LINES)) out.push(processLine(p, "    "));
+    if (members.length > MAX_PROCESS_LINES) out.push(style.dim(`    … ${members.length - MAX_PROCESS_LINES} more in the JSON report`));
+  }
+  return out;
+}
+
 /** The summary printed after a run or by `leaktrail report`. */
 export function renderTerminal(report: Report, style: Style = plain, maxSuspects = 5): string {
   const v = report.verdict;
@@ -66,13 +110,7 @@ export function renderTerminal(report: Report, style: Style = plain, maxSuspects
     }
   }
   const procs = report.processes;
-  if (procs.length > 1) {
-    out.push("");
-    out.push(style.bold(`Processes (${procs.length}):`));
-    for (const p of procs) {
-      out.push(`  pid ${p.pid}  ${p.leak ? p.kind : "no leak"}  rss ${formatBytes(p.rss_start)} → ${formatBytes(p.rss_end)}  ${p.argv.join(" ").slice(0, 50)}`);
-    }
-  }
+  if (procs.length > 1) out.push("", ...renderProcesses(report, style));
   const run = report.run;
   if (run.signal) out.push(style.red(`\nThe program was killed by ${run.signal}${run.signal === "SIGKILL" ? " (out of memory?)" : ""}; the report covers what was captured until then.`));
   if (run.stopped) out.push(`\nThe run was ${run.stopped}; the report covers what was captured until then.`);

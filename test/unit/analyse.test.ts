@@ -60,6 +60,22 @@ describe("analyse", () => {
     expect(r.verdict.explanation).toMatch(/too little to be a leak/);
   });
 
+  it("names a growing class before a heavier cluster of builtins of comparable size", () => {
+    const records = synthesize({ seconds: 8, heap: (t) => 1e6 + 200_000 * t });
+    // a second growing type, a class allocated at another line, growing at a third of the bytes
+    const extra = records.flatMap((r) => {
+      if (r.k === "census") return [{ ...r, types: { ...r.types, "app.Session": Math.round(100 + (r.t - 1000) * 50) } }];
+      if (r.k === "objsites") return [r, { ...r, type: "app.Session", sites: [[3, Math.round((r.t - 1000) * 50)]] as Array<[number, number]>, gc: true }];
+      if (r.k === "heap") return [{ ...r, sites: [...r.sites, [3, Math.round((r.t - 1000) * 66_000), Math.round((r.t - 1000) * 50)]] as Array<[number, number, number]> }];
+      return [r];
+    });
+    extra.splice(3, 0, { k: "tb", pid: 42, id: 3, frames: [["/srv/app/app.py", 38, "main"]] });
+    const r = analyse(buildModel(HEADER, extra)).report;
+    expect(r.suspects[0]?.type).toBe("Session");
+    expect(r.suspects[0]?.site.line).toBe(38);
+    expect(r.suspects[1]?.type).toBe("bytes");
+  });
+
   it("reports the run and every process", () => {
     const r = verdictOf({ seconds: 3, heap: () => 1e6 });
     expect(r.schema).toBe("leaktrail.report/1");
