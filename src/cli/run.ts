@@ -89,7 +89,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   if (values.json) writeReportJson(values.json, report);
   if (values["fail-on-leak"] && report.verdict.leak) return 3;
-  if (result.stopped) return 130;
+  if (result.stopped) return 128 + signalNumber(result.stopSignal ?? "SIGINT"); // 130 after Ctrl-C, 143 after SIGTERM
   return childStatus;
 }
 

@@ -31,6 +31,8 @@ export interface SessionResult {
   signal: NodeJS.Signals | null;
   /** Set when leaktrail itself stopped the run (Ctrl-C). */
   stopped: string | null;
+  /** The signal that stopped it. */
+  stopSignal: NodeJS.Signals | null;
   /** The command could not be started (not found, not executable). */
   spawnError: string | null;
   agentsSeen: number;
@@ -89,6 +91,7 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   return new Promise<SessionResult>((resolvePromise) => {
     let child: ChildProcess | null = null;
     let stopped: string | null = null;
+    let stopSignal: NodeJS.Signals | null = null;
     let spawnError: string | null = null;
     let finished = false;
     const timers: NodeJS.Timeout[] = [];
@@ -108,7 +111,7 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
         server.close();
         writer.close();
         rmSync(socketDir, { recursive: true, force: true });
-        resolvePromise({ model: builder.build(), exitCode, signal, stopped, spawnError, agentsSeen });
+        resolvePromise({ model: builder.build(), exitCode, signal, stopped, stopSignal, spawnError, agentsSeen });
       };
       // Agents of processes that outlive the command (daemons) are not waited for long.
       const deadline = Date.now() + DRAIN_SECONDS * 1000;
@@ -122,6 +125,7 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
     const onSignal = (sig: NodeJS.Signals) => {
       if (!stopped) {
         stopped = sig === "SIGINT" ? "interrupted (Ctrl-C)" : `stopped by ${sig}`;
+        stopSignal = sig;
         const rec: CaptureRecord = { k: "cli-stop", t: Date.now() / 1000, reason: stopped };
         writer.append(rec);
         builder.add(rec);
