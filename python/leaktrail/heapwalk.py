@@ -17,7 +17,7 @@ import gc
 import sys
 from collections import defaultdict, deque
 from functools import partial
-from itertools import chain, compress, filterfalse, repeat, starmap, tee
+from itertools import chain, compress, filterfalse, islice, repeat, starmap, tee
 from operator import is_, itemgetter, methodcaller, not_, sub
 
 try:
@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover
 
 _MANAGED_DICT = 1 << 4  # Py_TPFLAGS_MANAGED_DICT (3.11+)
 _HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC
+_MAX_LOOKED_AT = 50_000  # instances whose allocation traceback one walk looks up
 
 
 def _heap_lists():
@@ -189,7 +190,9 @@ def _objsites_chain(types, raw_lookup, counts):
     else:
         ids = frozenset(id(tp) for tp in types)
         wanted = map(map, repeat(ids.__contains__), map(map, repeat(id), map(map, repeat(type), b)))
-    selected = map(compress, a, wanted)
+    # at most _MAX_LOOKED_AT instances: under tracemalloc every allocation below costs a
+    # microsecond or more, and a type with a million instances would freeze the target
+    selected = map(islice, map(compress, a, wanted), repeat(_MAX_LOOKED_AT))
     # de-duplicate: {id: obj} lives only inside the chain.
     s1, s2 = _twice(selected)
     unique = map(methodcaller("values"), map(dict, map(zip, map(map, repeat(id), s1), s2)))
@@ -253,8 +256,13 @@ def _traced_chain(managed, raw_lookup, counts):
         ids = frozenset(id(tp) for tp in managed)
         is_managed = map(map, repeat(ids.__contains__), map(map, repeat(id), map(map, repeat(type), b)))
     if not raw_lookup:
-        is_managed = map(map, repeat(not_), is_managed)
-    selected = map(compress, a, is_managed)
+        # keep only objects that have a traceback: the lookup allocates nothing for the
+        # (many) untraced ones, so the costly steps below see only the window's survivors
+        a, b = _twice(map(compress, a, map(map, repeat(not_), is_managed)))
+        selected = map(compress, a, map(map, repeat(_get_object_traceback), b))
+    else:
+        selected = map(islice, map(compress, a, is_managed), repeat(_MAX_LOOKED_AT))
+    selected = map(islice, selected, repeat(_MAX_LOOKED_AT))
     s1, s2 = _twice(selected)
     unique = map(methodcaller("values"), map(dict, map(zip, map(map, repeat(id), s1), s2)))
     objs_a, objs_b = _twice(map(chain, unique, repeat(repeat(None, 64))))
