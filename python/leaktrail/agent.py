@@ -118,19 +118,7 @@ class Agent:
         elif self.trace == "full":
             tracemalloc.start(self.frames)
             self._started_tracing = True
-        self._send({
-            "k": "hello",
-            "pid": self.pid,
-            "ppid": os.getppid(),
-            "t": time.time(),
-            "python": ".".join(str(v) for v in sys.version_info[:3]),
-            "argv": list(getattr(sys, "argv", [])),
-            "cwd": os.getcwd(),
-            "executable": sys.executable,
-            "trace_frames": self.frames if self.trace != "off" else 0,
-            "trace_mode": self.trace,
-            "library_paths": library_paths(),
-        })
+        self._send(self._hello())
         self._pauses.install()
         self._start_thread(delay=0.0)
         atexit.register(self._at_exit)
@@ -197,7 +185,7 @@ class Agent:
             if delay:
                 time.sleep(delay)
                 self._transport = Transport(self.socket_path)
-                self._send(self._hello_after_fork())
+                self._send(self._hello())
             while not self._stop.is_set():
                 if self._transport is None or self._transport.closed:
                     # The CLI is gone: nobody reads us any more. Stop measuring, and stop
@@ -224,7 +212,7 @@ class Agent:
         if _agent is self:
             _agent = None
 
-    def _hello_after_fork(self):
+    def _hello(self):
         return {
             "k": "hello",
             "pid": self.pid,
