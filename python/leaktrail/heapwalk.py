@@ -193,6 +193,11 @@ def _objsites_chain(types, raw_lookup, counts):
     # at most _MAX_LOOKED_AT instances: under tracemalloc every allocation below costs a
     # microsecond or more, and a type with a million instances would freeze the target
     selected = map(islice, map(compress, a, wanted), repeat(_MAX_LOOKED_AT))
+    return _count_sites(selected, raw_lookup, counts)
+
+
+def _count_sites(selected, raw_lookup, counts):
+    """Counts the selected objects by (id(type), allocation traceback), each object once."""
     # de-duplicate: {id: obj} lives only inside the chain.
     s1, s2 = _twice(selected)
     unique = map(methodcaller("values"), map(dict, map(zip, map(map, repeat(id), s1), s2)))
@@ -262,17 +267,7 @@ def _traced_chain(managed, raw_lookup, counts):
         selected = map(compress, a, map(map, repeat(_get_object_traceback), b))
     else:
         selected = map(islice, map(compress, a, is_managed), repeat(_MAX_LOOKED_AT))
-    selected = map(islice, selected, repeat(_MAX_LOOKED_AT))
-    s1, s2 = _twice(selected)
-    unique = map(methodcaller("values"), map(dict, map(zip, map(map, repeat(id), s1), s2)))
-    objs_a, objs_b = _twice(map(chain, unique, repeat(repeat(None, 64))))
-    keys = map(map, repeat(id), map(map, repeat(type), objs_a))
-    if raw_lookup:
-        starts = map(map, repeat(sub), map(map, repeat(id), objs_b), repeat(repeat(32)))
-        tracebacks = map(map, repeat(_raw_traceback), repeat(repeat(0)), starts)
-    else:
-        tracebacks = map(map, repeat(_get_object_traceback), objs_b)
-    return map(_count_elements, repeat(counts), map(zip, keys, tracebacks))
+    return _count_sites(map(islice, selected, repeat(_MAX_LOOKED_AT)), raw_lookup, counts)
 
 
 def all_types():
