@@ -16,8 +16,7 @@ import type { CaptureRecord } from "../capture/format.js";
 import { CaptureWriter } from "../capture/writer.js";
 import { ModelBuilder, type CaptureModel } from "../analysis/model.js";
 import { agentPythonDir, toolVersion } from "./agent-path.js";
-import { FunctionNames } from "./function-names.js";
-import { LineSplitter } from "./line-splitter.js";
+import { readAgentRecords, recordKeeper } from "./agent-records.js";
 import { attachSource, detachSource, execString, readStatus, type InjectStatus } from "./attach-code.js";
 import { injectWithGdb } from "./attach-gdb.js";
 import {
@@ -170,7 +169,7 @@ async function collect(opts: AttachOptions, target: TargetInfo, injector: Inject
   const header = { created: Date.now() / 1000, command: ["attach", String(pid)], cwd: process.cwd(), tool_version: toolVersion() };
   const writer = new CaptureWriter(opts.capturePath, header);
   const builder = new ModelBuilder({ schema: "leaktrail.capture/1", ...header });
-  const functions = new FunctionNames();
+  const keep = recordKeeper(writer, builder);
   const sockets = new Set<Socket>();
   let helloSeen = false;
   let byeSeen = false;
@@ -180,12 +179,7 @@ async function collect(opts: AttachOptions, target: TargetInfo, injector: Inject
   };
 
   const accept = (record: CaptureRecord, line: string) => {
-    if (record.k === "tb") {
-      record.frames = record.frames.map(([file, n]) => [file, n, functions.at(file, n)]);
-      line = JSON.stringify(record);
-    }
-    writer.appendLine(line);
-    builder.add(record);
+    keep(record, line);
     if (record.k === "hello" && record.pid === pid) helloSeen = true;
     if (record.k === "bye" && record.pid === pid) byeSeen = true;
     opts.onRecord?.(record);
@@ -194,19 +188,7 @@ async function collect(opts: AttachOptions, target: TargetInfo, injector: Inject
 
   const server: Server = createServer((socket) => {
     sockets.add(socket);
-    const splitter = new LineSplitter();
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => {
-      for (const line of splitter.push(chunk)) {
-        let record: CaptureRecord;
-        try {
-          record = JSON.parse(line) as CaptureRecord;
-        } catch {
-          continue;
-        }
-        accept(record, line);
-      }
-    });
+    readAgentRecords(socket, accept);
     const forget = () => {
       sockets.delete(socket);
       notify();

@@ -7,8 +7,7 @@ import type { CaptureRecord } from "../capture/format.js";
 import { CaptureWriter } from "../capture/writer.js";
 import { ModelBuilder, type CaptureModel } from "../analysis/model.js";
 import { agentPythonDir, toolVersion } from "./agent-path.js";
-import { LineSplitter } from "./line-splitter.js";
-import { FunctionNames } from "./function-names.js";
+import { readAgentRecords, recordKeeper } from "./agent-records.js";
 
 export interface SessionOptions {
   command: string[];
@@ -54,35 +53,17 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   const builder = new ModelBuilder({ schema: "leaktrail.capture/1", ...header });
   const sockets = new Set<Socket>();
   let agentsSeen = 0;
-  const functions = new FunctionNames();
+  const keep = recordKeeper(writer, builder);
 
   const accept = (record: CaptureRecord, line: string) => {
-    if (record.k === "tb") {
-      // the agent sends [file, line]; the capture keeps [file, line, function]
-      record.frames = record.frames.map(([file, n]) => [file, n, functions.at(file, n)]);
-      line = JSON.stringify(record);
-    }
-    writer.appendLine(line);
-    builder.add(record);
+    keep(record, line);
     opts.onRecord?.(record);
   };
 
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     agentsSeen++;
-    const splitter = new LineSplitter();
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => {
-      for (const line of splitter.push(chunk)) {
-        let record: CaptureRecord;
-        try {
-          record = JSON.parse(line) as CaptureRecord;
-        } catch {
-          continue; // an agent never sends a bad line; ignore rather than store it
-        }
-        accept(record, line);
-      }
-    });
+    readAgentRecords(socket, accept);
     const forget = () => sockets.delete(socket);
     socket.on("close", forget);
     socket.on("error", forget);
