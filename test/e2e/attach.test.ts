@@ -7,7 +7,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import {
   chmodSync,
-  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -21,6 +20,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fixture, markerLine } from "./helpers.js";
 import { readCapture } from "../../src/capture/reader.js";
 import type { Report } from "../../src/report/schema.js";
 import {
@@ -37,7 +37,6 @@ import { injectWithRemoteExec } from "../../src/collect/attach-remote.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = fileURLToPath(new URL("../../bin/leaktrail", import.meta.url));
-const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 const PYTHON = "python3";
 const IN_CI = !!process.env.CI;
 
@@ -52,18 +51,6 @@ function tempDir(prefix = "lt-attach-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   dirs.push(dir);
   return dir;
-}
-
-function fixture(dir: string, name: string): string {
-  copyFileSync(join(FIXTURES, name), join(dir, name));
-  return name;
-}
-
-function markerLine(name: string, tag: string): number {
-  const lines = readFileSync(join(FIXTURES, name), "utf8").split("\n");
-  const hits = lines.flatMap((l, i) => (l.trimEnd().endsWith(`# ${tag}`) ? [i + 1] : []));
-  expect(hits, `marker ${tag} in ${name}`).toHaveLength(1);
-  return hits[0] as number;
 }
 
 function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {

@@ -5,19 +5,19 @@
  * its own series; the report groups them by role and finds the leak in the workers.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { fixture, markerLine, cliEnv } from "./helpers.js";
 import type { Report } from "../../src/report/schema.js";
 import type {} from "../setup/python-venv.js"; // the type of inject("pythonVenv")
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = fileURLToPath(new URL("../../bin/leaktrail", import.meta.url));
-const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 
 const dirs: string[] = [];
 const strays: number[] = [];
@@ -26,25 +26,6 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "lt-tree-"));
   dirs.push(dir);
   return dir;
-}
-
-function fixture(dir: string, name: string): string {
-  copyFileSync(join(FIXTURES, name), join(dir, name));
-  return name;
-}
-
-function markerLine(name: string, tag: string): number {
-  const lines = readFileSync(join(FIXTURES, name), "utf8").split("\n");
-  const hits = lines.flatMap((l, i) => (l.trimEnd().endsWith(`# ${tag}`) ? [i + 1] : []));
-  expect(hits, `marker ${tag} in ${name}`).toHaveLength(1);
-  return hits[0] as number;
-}
-
-function cliEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONDONTWRITEBYTECODE: "1", PYTHONIOENCODING: "utf-8" };
-  for (const k of Object.keys(env)) if (k.startsWith("LEAKTRAIL_")) delete env[k];
-  delete env.PYTHONPATH;
-  return env;
 }
 
 interface Ended {

@@ -3,17 +3,17 @@
  * test/fixtures, copied into a temporary folder that is the CLI's working directory.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fixture, markerLine, cliEnv } from "./helpers.js";
 import { readCapture } from "../../src/capture/reader.js";
 import type { Report } from "../../src/report/schema.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = fileURLToPath(new URL("../../bin/leaktrail", import.meta.url));
-const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 const PYTHON = "python3";
 
 /* ---------------------------------------------------------------------------------------- */
@@ -27,27 +27,6 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "lt-e2e-"));
   dirs.push(dir);
   return dir;
-}
-
-/** Copies a fixture into `dir` (as `as`, default its own name); returns the name. */
-function fixture(dir: string, name: string, as = name): string {
-  copyFileSync(join(FIXTURES, name), join(dir, as));
-  return as;
-}
-
-/** The line of a fixture that carries the comment `# <tag>`. */
-function markerLine(name: string, tag: string): number {
-  const lines = readFileSync(join(FIXTURES, name), "utf8").split("\n");
-  const hits = lines.flatMap((l, i) => (l.trimEnd().endsWith(`# ${tag}`) ? [i + 1] : []));
-  expect(hits, `marker ${tag} in ${name}`).toHaveLength(1);
-  return hits[0] as number;
-}
-
-function cliEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONDONTWRITEBYTECODE: "1", PYTHONIOENCODING: "utf-8" };
-  for (const k of Object.keys(env)) if (k.startsWith("LEAKTRAIL_")) delete env[k];
-  delete env.PYTHONPATH;
-  return env;
 }
 
 interface Ended {
