@@ -1,6 +1,6 @@
 """Wall-time overhead of leaktrail on an allocation-heavy loop, as ratios to the plain run.
 
-    python3 bench/overhead.py [--runs 5] [--requests 100000] [--python PY]
+    python3 bench/overhead.py [--runs 3] [--requests 1000000,6000000] [--python PY]
 
 The overhead half of bench/run.py (which see, and bench/README.md): each configuration
 runs bench/workload_json_loop.py (LEAK=1) `--runs` times, interleaved, and the median wall
@@ -19,11 +19,11 @@ import run  # noqa: E402  (bench/run.py)
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--requests", default="1000000,6000000")
     parser.add_argument("--python")
     args = parser.parse_args()
-    argv = ["--only", "overhead", "--runs", str(args.runs), "--requests", str(args.requests)]
+    argv = ["--only", "overhead", "--runs", str(args.runs), "--requests", args.requests]
     if args.python:
         argv += ["--python", args.python]
     run.main(argv)

@@ -1,13 +1,15 @@
 """leaktrail benchmarks, side by side with peers. One command, standard library only:
 
-    python3 bench/run.py [--runs 3] [--requests 1000000] [--confirm-seconds 60] [--only overhead|confirm]
+    python3 bench/run.py [--runs 3] [--requests 1000000,6000000] [--confirm-seconds 60] [--only overhead|confirm]
 
 1. Overhead: the same allocation-heavy loop (bench/workload_json_loop.py, LEAK=1) run
-   plain, under `leaktrail run --trace windows` and `--trace full`, `python -X
-   tracemalloc=1` and `=16`, `memray run` and scalene (CPU + memory), each --runs times,
-   interleaved; the median wall time of each, as a ratio to the plain median measured in
-   the same invocation. For the leaktrail runs: did the report name the leak (verdict.leak,
-   top suspect at the workload's `# LEAK-SITE` line, type tuple)?
+   plain, under `leaktrail run` (default mode: tracing windows) and `--trace full`,
+   `python -X tracemalloc=1` and `=16`, `memray run` and scalene (CPU + memory), each --runs
+   times, interleaved; the median wall time of each, as a ratio to the plain median
+   measured in the same invocation. Once per length in --requests (default ~5 s and
+   ~30 s plain); the configurations that trace every allocation (10-25x) run only at
+   lengths up to --slow-max-requests. For the leaktrail runs: did the report name the leak
+   (verdict.leak, top suspect at the workload's `# LEAK-SITE` line, type tuple)?
 2. Time to confirm a leak: a service-like program (bench/workload_service.py) builds a
    ~100 MB heap, then serves requests for --confirm-seconds while leaking ~50 kB/s. It runs
    under `leaktrail run -o CAPTURE` (--trace windows, then full); bench/replay.mjs then
@@ -189,33 +191,37 @@ def scalene_prefix(py, out):
 
 
 def overhead_configurations(py, tmp):
-    """(name, build(run, program, program_args) -> (cmd, JSON report path or None, files to remove))."""
+    """(name, slow, build(run, program, program_args) -> (cmd, JSON report path or None, files to remove)).
+
+    slow: traces every allocation (10-25x), so run only at the shorter lengths.
+    """
     def leaktrail(mode):
         def build(run, program, program_args):
-            cap = os.path.join(tmp, "%s-%d.ltcap" % (mode, run))
-            rep = os.path.join(tmp, "%s-%d.json" % (mode, run))
-            cmd = [CLI, "run", "-q", "--trace", mode, "-o", cap, "--json", rep, "--", py, program] + program_args
+            cap = os.path.join(tmp, "%s-%d.ltcap" % (mode or "default", run))
+            rep = os.path.join(tmp, "%s-%d.json" % (mode or "default", run))
+            trace = ["--trace", mode] if mode else []
+            cmd = [CLI, "run", "-q"] + trace + ["-o", cap, "--json", rep, "--", py, program] + program_args
             return cmd, rep, [cap, rep]
         return build
 
     def python(*options):
         return lambda run, program, program_args: ([py] + list(options) + [program] + program_args, None, [])
 
-    yield "plain", python()
-    yield "leaktrail --trace windows", leaktrail("windows")
-    yield "leaktrail --trace full", leaktrail("full")
-    yield "python -X tracemalloc=1", python("-X", "tracemalloc=1")
-    yield "python -X tracemalloc=16", python("-X", "tracemalloc=16")
+    yield "plain", False, python()
+    yield "leaktrail (default)", False, leaktrail(None)
+    yield "leaktrail --trace full", True, leaktrail("full")
+    yield "python -X tracemalloc=1", True, python("-X", "tracemalloc=1")
+    yield "python -X tracemalloc=16", True, python("-X", "tracemalloc=16")
     if _importable(py, "memray"):
         out = os.path.join(tmp, "memray.bin")
-        yield "memray run", lambda run, program, program_args: (
+        yield "memray run", False, lambda run, program, program_args: (
             [py, "-m", "memray", "run", "-f", "-q", "-o", out, program] + program_args, None, [out])
     else:
         log("bench: memray is not importable by %s: left out" % py)
     if _importable(py, "scalene"):
         out = os.path.join(tmp, "scalene.json")
         prefix = scalene_prefix(py, out)
-        yield "scalene (cpu+memory)", lambda run, program, program_args: (
+        yield "scalene (cpu+memory)", False, lambda run, program, program_args: (
             prefix + [program, "---"] + program_args, None, [out])
     else:
         log("bench: scalene is not importable by %s: left out" % py)
@@ -238,8 +244,16 @@ def judge_report(path, site_file, site_line, want_type):
 
 
 def overhead(args, py, tmp):
+    for requests in args.requests:
+        overhead_at(args, py, tmp, requests)
+        print(flush=True)
+
+
+def overhead_at(args, py, tmp, requests):
     site_line = leak_site_line(JSON_LOOP)
-    configs = list(overhead_configurations(py, tmp))
+    all_configs = list(overhead_configurations(py, tmp))
+    configs = [(name, build) for name, slow, build in all_configs if not slow or requests <= args.slow_max_requests]
+    skipped = [name for name, slow, _ in all_configs if slow and requests > args.slow_max_requests]
     times = {name: [] for name, _ in configs}
     failures = {name: [] for name, _ in configs}
     verdicts = {name: [] for name, _ in configs}
@@ -250,8 +264,8 @@ def overhead(args, py, tmp):
     for run in range(args.runs):
         for name, build in configs:
             n += 1
-            cmd, report, remove = build(run, JSON_LOOP, [str(args.requests)])
-            log("  [%d/%d] %s" % (n, total, name))
+            cmd, report, remove = build(run, JSON_LOOP, [str(requests)])
+            log("  [%d/%d] %s, %d requests" % (n, total, name, requests))
             seconds, rc, _ = run_bounded(cmd, args.timeout, env=env)
             if rc == 0:
                 times[name].append(seconds)
@@ -267,8 +281,8 @@ def overhead(args, py, tmp):
         return
     plain = statistics.median(times["plain"])
     lines = []
-    lines.append("Overhead: %s %d LEAK=1 (%d requests), %d runs each, interleaved; median wall time" %
-                 (rel(JSON_LOOP), args.requests, args.requests, args.runs))
+    lines.append("Overhead: %s %d LEAK=1 (%d requests, %.0f s plain), %d runs each, interleaved; median wall time" %
+                 (rel(JSON_LOOP), requests, requests, plain, args.runs))
     lines.append("")
     lines.append("| configuration | median s | min–max s | ratio to plain | leak named (runs) |")
     lines.append("|---|---:|---:|---:|---|")
@@ -284,6 +298,8 @@ def overhead(args, py, tmp):
         vs = verdicts[name]
         named = "%d/%d" % (sum(v["named"] for v in vs), len(vs)) if vs else ""
         lines.append("| %s | %s | %s | %s | %s |" % (name, cells[0], cells[1], cells[2], named))
+    for name in skipped:
+        lines.append("| %s | not run at this length (traces every allocation: 10-25x) | | | |" % name)
     lines.append("")
     lines.append("Leak named = verdict.leak, and suspects[0] at %s:%d (the `# LEAK-SITE` line) with type tuple." % (rel(JSON_LOOP), site_line))
     for name, _ in configs:
@@ -388,6 +404,16 @@ def confirm(args, py, tmp):
     print("\n".join(lines), flush=True)
 
 
+def _lengths(text):
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected comma-separated request counts, not %r" % text)
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError("expected positive request counts, not %r" % text)
+    return values
+
+
 def _fmt(value, spec):
     return spec % value if value is not None else "?"
 
@@ -399,7 +425,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", choices=("overhead", "confirm"), help="run one benchmark only")
     parser.add_argument("--runs", type=int, default=3, help="runs per overhead configuration (default 3)")
-    parser.add_argument("--requests", type=int, default=1_000_000, help="requests of the overhead workload (default 1000000: ~6 s plain)")
+    parser.add_argument("--requests", type=_lengths, default=[1_000_000, 6_000_000],
+                        help="requests of the overhead workload, one table per comma-separated length (default 1000000,6000000: ~5 s and ~30 s plain)")
+    parser.add_argument("--slow-max-requests", type=int, default=1_000_000,
+                        help="longest run for configurations that trace every allocation (default 1000000)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds one overhead run may take (default 900)")
     parser.add_argument("--confirm-seconds", type=float, default=60.0, help="how long the service serves (default 60)")
     parser.add_argument("--heap-mb", type=float, default=100.0, help="heap the service builds first (default 100)")

@@ -36,7 +36,7 @@ _SCHEDULE = {
 _MAX_HEAP_SITES = 300  # largest tracebacks per heap record; the rest is summed
 _MAX_STICKY_SITES = 3000  # tracebacks once reported keep being reported, up to this many
 _MAX_GROWING_TYPES = 8
-_EARLY_SECONDS = 20.0
+_EARLY_SECONDS = 10.0
 # Long runs: the older a process, the sparser its measurements, so that a capture grows
 # by a few MB an hour while the shape of the timeline is kept. (age in seconds, factor)
 _AGE_STRETCH = ((60.0, 1.0), (600.0, 10.0), (float("inf"), 50.0))
@@ -50,12 +50,24 @@ def _stretch(age):
             return factor
     return _AGE_STRETCH[-1][1]
 
-# Tracing windows (--trace windows): tracemalloc is on for WINDOW_SECONDS at a time, the
-# first ones soon after start so that short programs get evidence too, then rarely, so
-# that its cost (10-30x on allocation-heavy code while on) stays a small share of the run.
-WINDOW_SECONDS = 0.1
+# Tracing windows (the default; --trace windows): tracemalloc is on only for short windows,
+# the first ones soon after start so that short programs get evidence too, then rarely and
+# only while something grows, so that its cost (10-30x on allocation-heavy code while on)
+# stays a small share of the run.  Tracing costs per allocation, that is per CPU second of
+# the program, not per wall second: a window closes once the program has spent
+# WINDOW_CPU_SECONDS of CPU in it (a busy program) or after WINDOW_MAX_SECONDS (an idle one,
+# which pays almost nothing for the longer look and shows more of its slow leaks).  The
+# census goes on during a window: short programs need its points more than it needs speed.
+WINDOW_CPU_SECONDS = 0.1
+WINDOW_MAX_SECONDS = 0.5
 _FIRST_WINDOWS = (1.0, 3.0)  # seconds after start
-WINDOW_GAP = 30.0  # seconds between later windows
+WINDOW_GAP = 30.0  # seconds between later windows, at least
+# Later windows keep their cost (the program's CPU while traced, plus closing the window)
+# within this share of wall time; and open only when the heap or RSS grew since the last.
+WINDOW_SHARE = 0.03
+_GROWTH_BLOCKS = 256  # allocator blocks, beyond the agent's own
+_GROWTH_RSS = 1 << 20
+_GROWTH_RECHECK = 10.0  # seconds until a skipped window asks again
 
 
 def library_paths():
@@ -76,13 +88,16 @@ def library_paths():
 
 
 class Agent:
-    def __init__(self, socket_path, frames=16, interval=0.1, trace="full"):
+    def __init__(self, socket_path, frames=16, interval=0.1, trace="windows"):
         self.socket_path = socket_path
         self.frames = frames
         self.trace = trace if trace in ("windows", "full") and frames > 0 else "off"
         self._born = time.monotonic()
         self._window_open = None  # monotonic time the current window opened
         self._window_started_at = 0.0  # epoch time, for the records
+        self._window_cpu = 0.0  # process CPU time when the window opened
+        self._window_cost = 0.0  # the program's CPU while traced, plus the closing work
+        self._grown_from = None  # (blocks, rss) when the last window closed
         self._windows_done = 0
         self._next_window = self._born + _FIRST_WINDOWS[0]
         self.pid = os.getpid()
@@ -92,7 +107,8 @@ class Agent:
         self._pauses = sampler.GcPauses()
         self._tracebacks = TracebackTable(self.pid)
         self._sticky = set()
-        self._type_names = {}
+        self._type_origins = {}  # id(type) -> "user" | "library" | "builtin"
+        self._library_paths = None
         self._census_min = {}
         self._census_last = {}
         self._census_runs = 0
@@ -174,6 +190,16 @@ class Agent:
             self._stop = threading.Event()
             self._work_lock = threading.Lock()
             self._due = {name: 0.0 for name in _SCHEDULE}
+            # Its own windows, on its own clock: a worker forked late would otherwise wait
+            # for the parent's next window, and a fork inside a window inherits tracing.
+            if self._window_open is not None and self._started_tracing and tracemalloc.is_tracing():
+                tracemalloc.stop()
+                self._started_tracing = False
+            self._window_open = None
+            self._born = time.monotonic()
+            self._windows_done = 0
+            self._next_window = self._born + _FIRST_WINDOWS[0]
+            self._grown_from = None
             # Connect from the new thread, a moment later: a child that is about to exec
             # (subprocess with preexec_fn) never says hello for the process it replaces.
             self._start_thread(delay=0.2)
@@ -254,8 +280,6 @@ class Agent:
         for job in _SCHEDULE:
             if self.trace == "windows" and job in ("heap", "objsites"):
                 continue  # these run when a window closes
-            if job == "census" and self._window_open is not None:
-                continue  # allocation is costly while tracing; wait for the window to close
             if now >= self._due[job]:
                 self._run_job(job)
             if self._stop.is_set():
@@ -264,16 +288,33 @@ class Agent:
     def _tick_window(self, now):
         if self._window_open is None:
             if now >= self._next_window and not tracemalloc.is_tracing():
+                if not self._growth_suspected():
+                    self._next_window = now + _GROWTH_RECHECK
+                    return
+                self._window_cpu = time.process_time()
                 tracemalloc.start(self.frames)
                 self._started_tracing = True
                 self._window_open = now
                 self._window_started_at = time.time()
-        elif now >= self._window_open + WINDOW_SECONDS:
+        elif (now >= self._window_open + WINDOW_MAX_SECONDS
+              or time.process_time() - self._window_cpu >= WINDOW_CPU_SECONDS):
             self._close_window()
+
+    def _growth_suspected(self):
+        """Early windows always open; later ones only when the heap or RSS grew since the last."""
+        if self._windows_done < len(_FIRST_WINDOWS) or self._grown_from is None:
+            return True
+        blocks, rss = self._heap_now()
+        return blocks - self._grown_from[0] >= _GROWTH_BLOCKS or rss - self._grown_from[1] >= _GROWTH_RSS
+
+    def _heap_now(self):
+        return sys.getallocatedblocks() - self._own_blocks, sampler.rss_bytes()
 
     def _close_window(self):
         """What the window's allocations left alive, by site and by type; then tracing stops."""
         blocks_before = sys.getallocatedblocks()
+        traced_cpu = time.process_time() - self._window_cpu
+        cpu_started = time.thread_time()
         try:
             if self._work_lock.acquire(timeout=5.0):
                 try:
@@ -292,11 +333,18 @@ class Agent:
             # What closing the window kept (interned tracebacks, cached names) is the agent's,
             # not the program's: samples report it so the heap series can leave it out.
             self._own_blocks += sys.getallocatedblocks() - blocks_before
+            closing = time.thread_time() - cpu_started
+            self._cpu_base += closing
+            self._window_cost = traced_cpu + closing
+            self._grown_from = self._heap_now()
             self._window_open = None
             self._windows_done += 1
             later = _FIRST_WINDOWS[self._windows_done] if self._windows_done < len(_FIRST_WINDOWS) else None
             now = time.monotonic()
-            self._next_window = self._born + later if later is not None else now + WINDOW_GAP
+            if later is not None:
+                self._next_window = self._born + later
+            else:
+                self._next_window = now + max(WINDOW_GAP, self._window_cost / WINDOW_SHARE)
             self._next_window = max(self._next_window, now + 0.5)
 
     def _job_window_objects(self):
@@ -311,20 +359,33 @@ class Agent:
         for tid, tp in heapwalk.all_types().items():
             if tid in per_key:
                 try:
-                    names[tid] = (heapwalk.type_key(tp), bool(tp.__flags__ & (1 << 14)))
+                    names[tid] = (heapwalk.type_key(tp), bool(tp.__flags__ & (1 << 14)), self._origin_of_id(tid, tp))
                 except Exception:
                     pass
         out = []
         records = []
         for tid, counts in per_key.items():
-            key, has_gc = names.get(tid, ("?.?", False))
+            key, has_gc, origin = names.get(tid, ("?.?", False, "builtin"))
             top = sorted(counts.items(), key=lambda kv: -kv[1])[:20]
             records.append({"k": "objsites", "pid": self.pid, "t": time.time(), "type": key,
                             "instances": sum(counts.values()), "untraced": 0, "gc": has_gc,
+                            "origin": origin,
                             "window": [self._window_started_at, time.time()],
                             "sites": [[self._tracebacks.intern(raw, out), n] for raw, n in top]})
         for record in out + records:
             self._send(record)
+
+    def _origin_of_id(self, type_id, tp=None):
+        """Where a type is defined: the program's own code, a library's Python, or C."""
+        origin = self._type_origins.get(type_id)
+        if origin is None:
+            if tp is None:
+                tp = heapwalk.all_types().get(type_id)
+            if self._library_paths is None:
+                self._library_paths = tuple(library_paths())
+            origin = heapwalk.type_origin(tp, self._library_paths) if tp is not None else "builtin"
+            self._type_origins[type_id] = origin
+        return origin
 
     def _run_job(self, job, final=False):
         if self._transport is None or self._transport.closed:
@@ -483,6 +544,7 @@ class Agent:
             counts = per_key.setdefault(key_of.get(type_id, "?.?"), {})
             counts[raw] = counts.get(raw, 0) + n
         has_gc = {key: any(tp.__flags__ & (1 << 14) for tp in tps) for key, tps in by_key.items()}
+        origin = {key: self._origin_of_id(id(tps[0]), tps[0]) for key, tps in by_key.items()}
         for key, counts in per_key.items():
             out = []
             untraced = counts.pop(None, 0)
@@ -493,7 +555,7 @@ class Agent:
                 self._send(record)
             self._send({"k": "objsites", "pid": self.pid, "t": time.time(), "type": key,
                         "instances": untraced + sum(counts.values()), "sites": sites,
-                        "untraced": untraced, "gc": has_gc.get(key, False)})
+                        "untraced": untraced, "gc": has_gc.get(key, False), "origin": origin.get(key, "builtin")})
 
     def _job_garbage(self, final):
         threshold = gc.get_threshold()[0]
@@ -564,7 +626,7 @@ def _register_fork_hook():
         _fork_hook_registered = True
 
 
-def start(socket_path, frames=16, interval=0.1, trace="full"):
+def start(socket_path, frames=16, interval=0.1, trace="windows"):
     """Starts an agent by hand (``leaktrail attach`` injects a call to this); never raises.
 
     Returns True when an agent runs afterwards.
@@ -604,7 +666,7 @@ def start_from_environment():
     try:
         frames = int(os.environ.get("LEAKTRAIL_FRAMES", "16"))
         interval = float(os.environ.get("LEAKTRAIL_INTERVAL", "0.1"))
-        trace = os.environ.get("LEAKTRAIL_TRACE", "full")
+        trace = os.environ.get("LEAKTRAIL_TRACE", "windows")
         agent = Agent(path, frames=frames, interval=interval, trace=trace)
         agent.start()
         _agent = agent

@@ -13,7 +13,7 @@ import {
   type Series,
 } from "./series.js";
 import { trendTest, type TrendResult } from "./stats.js";
-import { buildSuspects, growthOver, promoteClass, typeSites, type GrowingType } from "./suspects.js";
+import { buildSuspects, growthOver, promoteClass, typeRanker, typeSites, type GrowingType } from "./suspects.js";
 import { formatBytes, formatRate } from "../report/units.js";
 import { pooledSuspects } from "./group-evidence.js";
 import { groupProcesses, mergeSuspects, summarizeGroup, type ProcessGroup } from "./process-groups.js";
@@ -347,7 +347,7 @@ export function analyse(model: CaptureModel): { report: Report; processes: Proce
   const first = (s: Suspect) => Number((s.pids ?? [s.pid]).includes(leadPid ?? -1) || (leadGroup !== undefined && s.pooled_group === leadGroup.name));
   // the leading process's (or group's) suspects first, then the others', each by bytes
   suspects.sort((a, b) => first(b) - first(a) || b.size_growth_bytes - a.size_growth_bytes);
-  promoteClass(suspects);
+  promoteClass(suspects, typeRanker(processes.map((p) => p.proc)));
 
   for (const g of groups) {
     g.top = g.top ?? (pooled.get(g)?.[0] ?? null);

@@ -26,7 +26,7 @@ export interface ProcessGroup {
   members: ProcessAnalysis[];
   judged: ProcessAnalysis[];
   leaking: ProcessAnalysis[];
-  /** Leaking processes whose top suspect is the group's most common one. */
+  /** Leaking processes of the group's kind: those naming its most common top suspect, and those naming none. */
   agreeing: ProcessAnalysis[];
   leak: boolean;
   kind: LeakKind;
@@ -136,20 +136,26 @@ function nameGroups(groups: ProcessGroup[]): void {
 }
 
 /**
- * A group leaks when most of its judged processes leak with the same top site (and type):
- * recycled workers that each leaked a little before they died agree on where.
+ * A group leaks when most of its judged processes leak, and leak the same way (kind).
+ * Its top suspect is the one most of them name: recycled workers that each leaked a
+ * little before they died agree on where. A worker too short-lived to name a suspect of
+ * its own still counts for the verdict; it abstains on the site.
  */
 function judgeGroup(g: ProcessGroup): void {
   g.judged = g.members.filter((p) => isJudged(p, g.role));
   g.leaking = g.judged.filter((p) => p.kind !== "none");
+  const byKind = new Map<string, ProcessAnalysis[]>();
+  for (const p of g.leaking) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p]);
+  let sameKind: ProcessAnalysis[] = [];
+  for (const members of byKind.values()) if (members.length > sameKind.length) sameKind = members;
   const byKey = new Map<string, ProcessAnalysis[]>();
-  for (const p of g.leaking) byKey.set(topKey(p), [...(byKey.get(topKey(p)) ?? []), p]);
-  let best: ProcessAnalysis[] = [];
-  for (const members of byKey.values()) if (members.length > best.length) best = members;
-  g.agreeing = best;
-  g.leak = best.length > 0 && best.length * 2 > g.judged.length;
-  g.kind = g.leak ? best[0]!.kind : "none";
-  g.top = best[0]?.suspects[0] ?? null;
+  for (const p of sameKind) if (p.suspects.length > 0) byKey.set(topKey(p), [...(byKey.get(topKey(p)) ?? []), p]);
+  let named: ProcessAnalysis[] = [];
+  for (const members of byKey.values()) if (members.length > named.length) named = members;
+  g.agreeing = [...named, ...sameKind.filter((p) => p.suspects.length === 0)];
+  g.leak = sameKind.length > 0 && sameKind.length * 2 > g.judged.length;
+  g.kind = g.leak ? sameKind[0]!.kind : "none";
+  g.top = named[0]?.suspects[0] ?? null;
 }
 
 /** The report's view of a group. */

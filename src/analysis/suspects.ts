@@ -1,4 +1,4 @@
-import type { Frame, ObjSitesRecord } from "../capture/format.js";
+import type { Frame, ObjSitesRecord, TypeOrigin } from "../capture/format.js";
 import type { Suspect } from "../report/schema.js";
 import { FrameClassifier, isBuiltinType, shortTypeName, siteKey } from "./frames.js";
 import type { ProcessData } from "./model.js";
@@ -142,6 +142,24 @@ function clusterTypes(types: Array<{ t: GrowingType; site: TypeSite }>): Array<A
   return clusters;
 }
 
+const ORIGIN_RANK: Record<TypeOrigin, number> = { builtin: 0, library: 1, user: 2 };
+
+/**
+ * How readily a person recognises a type as the thing that leaks: their own class first,
+ * then a library's Python class, then a C type. Captures without origins fall back to
+ * "is it in builtins".
+ */
+export function typeRanker(procs: ProcessData[]): (qualname: string) => number {
+  const origins = new Map<string, TypeOrigin>();
+  for (const proc of procs) for (const r of proc.objsites) if (r.origin) origins.set(r.type, r.origin);
+  return (qualname) => {
+    if (!qualname) return -1;
+    const origin = origins.get(qualname);
+    if (origin) return ORIGIN_RANK[origin];
+    return isBuiltinType(qualname) ? ORIGIN_RANK.builtin : ORIGIN_RANK.library;
+  };
+}
+
 export interface SuspectInput {
   proc: ProcessData;
   frames: FrameClassifier;
@@ -163,14 +181,15 @@ export function buildSuspects(input: SuspectInput): Suspect[] {
   const suspects: Suspect[] = [];
   const claimed = new Set<string>();
   const gcTypes = new Set(input.proc.objsites.filter((r) => r.gc).map((r) => r.type));
+  const rank = typeRanker([input.proc]);
 
   const located = input.growingTypes
     .map((t) => ({ t, site: primarySite(tsites.get(t.key), input.blockBytes) }))
     .filter((m): m is { t: GrowingType; site: TypeSite } => m.site !== null);
   for (const withSite of clusterTypes(located)) {
     const bytesAt = (m: { site: TypeSite }) => siteGrowth.get(siteKey(m.site.frame)) ?? 0;
-    const classes = withSite.filter((m) => !isBuiltinType(m.t.key));
-    const pool = classes.length > 0 ? classes : withSite;
+    const bestRank = Math.max(...withSite.map((m) => rank(m.t.key)));
+    const pool = withSite.filter((m) => rank(m.t.key) === bestRank);
     pool.sort(
       (a, b) =>
         bytesAt(b) - bytesAt(a) ||
@@ -236,7 +255,7 @@ export function buildSuspects(input: SuspectInput): Suspect[] {
   }
 
   suspects.sort((a, b) => b.size_growth_bytes - a.size_growth_bytes || b.count_growth - a.count_growth);
-  promoteClass(suspects);
+  promoteClass(suspects, rank);
   const total = Math.max(input.totalGrowth, suspects.reduce((acc, s) => acc + s.size_growth_bytes, 0));
   for (const s of suspects) s.share = total > 0 ? Math.min(1, s.size_growth_bytes / total) : 0;
   return suspects;
@@ -251,12 +270,15 @@ export function buildSuspects(input: SuspectInput): Suspect[] {
  */
 const CLASS_SHARE_TO_LEAD = 0.25;
 
-export function promoteClass(suspects: Suspect[]): void {
+export function promoteClass(suspects: Suspect[], rank: (qualname: string) => number): void {
   const top = suspects[0];
-  if (!top || !top.type_qualname || !isBuiltinType(top.type_qualname)) return;
-  const i = suspects.findIndex((s) => s.type_qualname !== "" && !isBuiltinType(s.type_qualname));
-  if (i > 0 && (suspects[i] as Suspect).size_growth_bytes >= CLASS_SHARE_TO_LEAD * top.size_growth_bytes) {
-    const [cls] = suspects.splice(i, 1);
-    suspects.unshift(cls as Suspect);
+  if (!top) return;
+  for (let r = ORIGIN_RANK.user; r > rank(top.type_qualname); r--) {
+    const i = suspects.findIndex((s) => rank(s.type_qualname) === r);
+    if (i > 0 && (suspects[i] as Suspect).size_growth_bytes >= CLASS_SHARE_TO_LEAD * top.size_growth_bytes) {
+      const [cls] = suspects.splice(i, 1);
+      suspects.unshift(cls as Suspect);
+      return;
+    }
   }
 }

@@ -169,7 +169,15 @@ export interface ObjSitesRecord {
   gc: boolean;
   /** In "windows" mode: the tracing window whose surviving allocations these are. */
   window?: [number, number];
+  /**
+   * Where the type is defined: "user" (the program's own Python code, or __main__),
+   * "library" (Python code under the library paths), "builtin" (made in C). Absent in
+   * older captures.
+   */
+  origin?: TypeOrigin;
 }
+
+export type TypeOrigin = "user" | "library" | "builtin";
 
 /**
  * Cyclic garbage: objects alive but unreachable from any root, counted by type. Measured

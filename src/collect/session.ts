@@ -131,7 +131,7 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
         LEAKTRAIL_SOCKET: socketPath,
         LEAKTRAIL_FRAMES: String(opts.frames),
         LEAKTRAIL_INTERVAL: String(opts.interval),
-        LEAKTRAIL_TRACE: opts.trace ?? "full",
+        LEAKTRAIL_TRACE: opts.trace ?? "windows",
       };
       const [file, ...args] = opts.command;
       child = spawn(file as string, args, { stdio: "inherit", env });

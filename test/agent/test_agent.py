@@ -114,6 +114,18 @@ class CensusTest(unittest.TestCase):
         self.assertEqual(heapwalk.type_key(bytes), "builtins.bytes")
         self.assertEqual(heapwalk.type_key(Inner), "%s.%s" % (__name__, Inner.__qualname__))
 
+    def test_type_origin(self):
+        from leaktrail.agent import library_paths
+
+        class Mine(object):
+            pass
+
+        paths = library_paths()
+        self.assertEqual(heapwalk.type_origin(Mine, paths), "user")  # this file is no library
+        self.assertEqual(heapwalk.type_origin(threading.Event, paths), "library")
+        self.assertEqual(heapwalk.type_origin(list, paths), "builtin")
+        self.assertEqual(heapwalk.type_origin(type(threading.Lock()), paths), "builtin")
+
 
 class ObjectSitesTest(unittest.TestCase):
     def test_finds_the_line_that_allocated_instances(self):

@@ -132,7 +132,7 @@ describe("process groups", () => {
     expect(r.suspects[0]?.pids).toEqual([101]);
   });
 
-  it("the group leaks when most judged workers leak with the same top site, not when they split", () => {
+  it("the group leaks when most judged workers leak, and names the site most of them name", () => {
     const at = (line: number) => ({ siteLine: line });
     const split = reportOf(
       master(12),
@@ -141,7 +141,10 @@ describe("process groups", () => {
       worker(103, 1, 8, leaky, at(40)),
       worker(104, 1, 8, leaky, at(40)),
     );
-    expect(group(split, "gunicorn worker")).toMatchObject({ leak: false, leaking: [101, 102, 103, 104] });
+    // every worker leaks: the group does, even though they split on where
+    const g = group(split, "gunicorn worker");
+    expect(g).toMatchObject({ leak: true, leaking: [101, 102, 103, 104] });
+    expect([13, 40]).toContain(g.top_site?.line);
     expect(split.verdict.leak).toBe(true);
     expect(split.suspects.map((s) => [s.site.line, s.pids])).toEqual(
       expect.arrayContaining([
@@ -188,6 +191,21 @@ describe("process groups", () => {
     expect(top.share).toBeGreaterThan(0.8);
     expect(group(r, "gunicorn worker").top_site?.line).toBe(13);
     expect(r.verdict.explanation).toMatch(/pooled over them, \d+ more bytes were allocated at app\.py:13 in render\(\)/);
+  });
+
+  it("workers too short to name a suspect count for the verdict and abstain on the site", () => {
+    const sparse = { looksAt: sparseLooks, finalLook: true };
+    const r = reportOf(
+      master(20),
+      worker(101, 1, 8, leaky, { siteLine: 13 }),
+      worker(102, 1, 8, leaky, { siteLine: 13 }),
+      worker(103, 9, 4, (t) => 1e6 + 150_000 * t, sparse),
+      worker(104, 9, 4, (t) => 1e6 + 150_000 * t, sparse),
+    );
+    const w = group(r, "gunicorn worker");
+    expect(w).toMatchObject({ leak: true, leaking: [101, 102, 103, 104] });
+    expect(w.top_site?.line).toBe(13);
+    expect(r.suspects[0]?.pids).toEqual([101, 102]);
   });
 
   it("pooling needs most workers to agree: a site that grew in one of four is no suspect", () => {
