@@ -83,10 +83,14 @@ function confidenceOfNoLeak(t: TrendResult | null): number {
   return Math.min(0.99, Math.max(0.5, 0.5 + t.p));
 }
 
-function growingTypesOf(seriesOf: (key: string) => Series, keys: Iterable<string>, minPoints: number): GrowingType[] {
+/**
+ * Types whose count grows. `notBefore`: the process's warm-up, found on the dense heap
+ * series; the sparse census alone can mistake a start-up peak for its start.
+ */
+function growingTypesOf(seriesOf: (key: string) => Series, keys: Iterable<string>, minPoints: number, notBefore = 0): GrowingType[] {
   const out: GrowingType[] = [];
   for (const key of keys) {
-    const series = seriesOf(key);
+    const series = after(seriesOf(key), notBefore, minPoints);
     if (series.ys.length < minPoints) continue;
     const min = Math.min(...series.ys);
     const max = Math.max(...series.ys);
@@ -105,6 +109,13 @@ function growingTypesOf(seriesOf: (key: string) => Series, keys: Iterable<string
     });
   }
   return out.sort((a, b) => b.countGrowth - a.countGrowth);
+}
+
+/** The part of a series from time `t` on, if it keeps `minPoints` points; else all of it. */
+function after(series: Series, t: number, minPoints: number): Series {
+  const i = series.xs.findIndex((x) => x >= t);
+  if (i <= 0 || series.xs.length - i < minPoints) return series;
+  return { xs: series.xs.slice(i), ys: series.ys.slice(i) };
 }
 
 export function analyseProcess(proc: ProcessData, cwd: string): ProcessAnalysis {
@@ -140,7 +151,7 @@ export function analyseProcess(proc: ProcessData, cwd: string): ProcessAnalysis 
   const censusKeys = new Set<string>();
   for (const c of proc.census) for (const k of Object.keys(c.types)) censusKeys.add(k);
   // Six points suffice for a type: a strictly rising run of six has Mann–Kendall p ≈ 0.0014.
-  const liveTypes = growingTypesOf((k) => censusTypeSeries(proc, k), censusKeys, 6);
+  const liveTypes = growingTypesOf((k) => censusTypeSeries(proc, k), censusKeys, 6, warmup);
   const garbageKeys = new Set<string>();
   for (const g of proc.garbage) for (const k of Object.keys(g.types)) garbageKeys.add(k);
   const deadTypes = unreachableLeak ? growingTypesOf((k) => unreachableTypeSeries(proc, k), garbageKeys, 5) : [];

@@ -19,6 +19,23 @@ describe("analyse", () => {
     expect(r.suspects[0]?.type_evidence).toBe("object-traceback");
   });
 
+  it("times a type's growth from the process's warm-up, not from a start-up peak in a sparse census", () => {
+    // str counts seen in a run of the corpus's thread_local_state.py: start-up peaks at
+    // 0.6 s, then ~100 a second leak, counted with jitter (strings in flight)
+    const seen = [300, 2355, 1833, 1898, 1973, 2221, 2118, 2183, 2258, 2323];
+    const count = (t: number) => seen[Math.min(seen.length - 1, Math.round(t / 0.6))] ?? 0;
+    const r = verdictOf({
+      seconds: 5.9,
+      heap: (t) => (t < 1.2 ? 4e6 * Math.min(1, t / 0.6) : 1e6 + 100_000 * t),
+      count,
+      noise: 2000,
+      looksAt: (i) => i % 6 === 0, // a census every 0.6 s: ten points
+      windowed: true, // the heap from samples every 0.1 s: its warm-up is plain there
+    });
+    expect(r.verdict.kind, r.verdict.explanation).toBe("python-reachable");
+    expect(r.suspects[0]?.type).toBe("bytes");
+  });
+
   it("does not call a warm-up that levels off a leak", () => {
     const r = verdictOf({ seconds: 8, heap: (t) => 1e6 + 3e6 * Math.min(1, t / 1.5) });
     expect(r.verdict.leak).toBe(false);

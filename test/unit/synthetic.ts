@@ -31,6 +31,11 @@ export interface Curves {
   looksAt?: (i: number, last: number) => boolean;
   /** The look at the last sample is the agent's one at exit (`final`). */
   finalLook?: boolean;
+  /**
+   * Tracing windows (the default mode): the heap is followed by samples' allocator block
+   * counts (64 bytes a block here), every 0.1 s, not by the looks.
+   */
+  windowed?: boolean;
 }
 
 /** Looks as a worker with a large inherited heap gets them: one early, one final at exit. */
@@ -68,7 +73,7 @@ export function synthesize(c: Curves): CaptureRecord[] {
   const out: CaptureRecord[] = [
     {
       k: "hello", pid, ppid: c.ppid ?? 1, t: t0, python: "3.11.7", argv: c.argv ?? ["app.py"], cwd: "/srv/app", executable: "python3",
-      trace_frames: 16, library_paths: ["/usr/lib/python3.11"],
+      trace_frames: 16, library_paths: ["/usr/lib/python3.11"], ...(c.windowed ? { trace_mode: "windows" as const } : {}),
     },
     { k: "tb", pid, id: 1, frames: [[file, line, "render"], [file, 30, "main"]] },
     { k: "tb", pid, id: 2, frames: [["/usr/lib/python3.11/json/encoder.py", 200, "encode"], [file, 20, "churn"]] },
@@ -82,6 +87,7 @@ export function synthesize(c: Curves): CaptureRecord[] {
       k: "sample", pid, t: t0 + t, rss: (c.rss ?? ((x) => 30e6 + c.heap(x)))(t) + noise(), heap, trace_overhead: 0,
       gc_count: [0, 0, 0], gc_collections: [0, 0, 0], gc_collected: [0, 0, 0], gc_uncollectable: [0, 0, 0],
       gc_pause: [0, 0, 0], gc_enabled: c.unreachable === undefined, gc_frozen: 0, gc_garbage: 0, threads: 1, agent_cpu: 0,
+      ...(c.windowed ? { blocks: Math.round(heap / 64) } : {}),
     });
     if (looksAt(i, lastI)) {
       const leaked = c.heap(t) - c.heap(0);
