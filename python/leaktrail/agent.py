@@ -318,10 +318,11 @@ class Agent:
         try:
             if self._work_lock.acquire(timeout=5.0):
                 try:
-                    self._job_heap(False)
                     self._job_window_objects()
                     if not gc.isenabled() or gc.get_threshold()[0] == 0:
                         self._job_garbage(False)
+                    # last, so that it counts what the walks above left behind
+                    self._job_heap(False)
                 finally:
                     self._work_lock.release()
         except Exception as exc:
@@ -330,8 +331,11 @@ class Agent:
             if self._started_tracing and tracemalloc.is_tracing():
                 tracemalloc.stop()
             self._started_tracing = False
-            # What closing the window kept (interned tracebacks, cached names) is the agent's,
-            # not the program's: samples report it so the heap series can leave it out.
+            # What closing the window kept (interned tracebacks, caches, and the free lists
+            # its walks filled: freed objects parked there stay allocated blocks) is the
+            # agent's, not the program's: samples report it so the heap series can leave it
+            # out. The program's other threads may allocate or free meanwhile; the analysis
+            # levels what steps remain at windows (series.ts, levelWindows).
             self._own_blocks += sys.getallocatedblocks() - blocks_before
             closing = time.thread_time() - cpu_started
             self._cpu_base += closing

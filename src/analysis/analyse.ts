@@ -45,6 +45,8 @@ const NATIVE_HEAP_SHARE = 0.25;
  * +7 MB over 6 s on a dict filled and cleared in a loop).
  */
 const NATIVE_MIN_GROWTH_BYTES = 8e6;
+/** Windows mode: heap growth called a leak without a growing type in the census. */
+const UNCONFIRMED_MIN_GROWTH_BYTES = 256 * 1024;
 
 export interface ProcessAnalysis {
   proc: ProcessData;
@@ -84,38 +86,37 @@ function confidenceOfNoLeak(t: TrendResult | null): number {
 }
 
 /**
- * Types whose count grows. `notBefore`: the process's warm-up, found on the dense heap
- * series; the sparse census alone can mistake a start-up peak for its start.
+ * Types whose count grows. The census is sparse (a point every half second or more), and
+ * a start-up peak among ten points can pass for the start of the series; so a type is
+ * tested from its first point, and failing that from each later one while `minPoints`
+ * remain: the first start at which it grows counts. Testing several starts would be too
+ * lenient for deciding *whether* there is a leak; the heap series decides that, and
+ * this only says what grows once it does.
  */
-function growingTypesOf(seriesOf: (key: string) => Series, keys: Iterable<string>, minPoints: number, notBefore = 0): GrowingType[] {
+function growingTypesOf(seriesOf: (key: string) => Series, keys: Iterable<string>, minPoints: number): GrowingType[] {
   const out: GrowingType[] = [];
   for (const key of keys) {
-    const series = after(seriesOf(key), notBefore, minPoints);
-    if (series.ys.length < minPoints) continue;
-    const min = Math.min(...series.ys);
-    const max = Math.max(...series.ys);
-    if (max - min < MIN_TYPE_GROWTH) continue;
-    const trend = trendTest(series.xs, series.ys, { minPoints });
-    if (!trend.growing) continue;
-    const countGrowth = growthOver(series, trend.start);
-    if (countGrowth < MIN_TYPE_GROWTH) continue;
-    out.push({
-      key,
-      series,
-      trend,
-      countGrowth,
-      countStart: series.ys[trend.start] ?? 0,
-      countEnd: series.ys[series.ys.length - 1] ?? 0,
-    });
+    const whole = seriesOf(key);
+    if (whole.ys.length < minPoints) continue;
+    if (Math.max(...whole.ys) - Math.min(...whole.ys) < MIN_TYPE_GROWTH) continue;
+    for (let from = 0; whole.ys.length - from >= minPoints; from++) {
+      const series = from === 0 ? whole : { xs: whole.xs.slice(from), ys: whole.ys.slice(from) };
+      const trend = trendTest(series.xs, series.ys, { minPoints });
+      if (!trend.growing) continue;
+      const countGrowth = growthOver(series, trend.start);
+      if (countGrowth < MIN_TYPE_GROWTH) break;
+      out.push({
+        key,
+        series,
+        trend,
+        countGrowth,
+        countStart: series.ys[trend.start] ?? 0,
+        countEnd: series.ys[series.ys.length - 1] ?? 0,
+      });
+      break;
+    }
   }
   return out.sort((a, b) => b.countGrowth - a.countGrowth);
-}
-
-/** The part of a series from time `t` on, if it keeps `minPoints` points; else all of it. */
-function after(series: Series, t: number, minPoints: number): Series {
-  const i = series.xs.findIndex((x) => x >= t);
-  if (i <= 0 || series.xs.length - i < minPoints) return series;
-  return { xs: series.xs.slice(i), ys: series.ys.slice(i) };
 }
 
 export function analyseProcess(proc: ProcessData, cwd: string): ProcessAnalysis {
@@ -151,9 +152,16 @@ export function analyseProcess(proc: ProcessData, cwd: string): ProcessAnalysis 
   const censusKeys = new Set<string>();
   for (const c of proc.census) for (const k of Object.keys(c.types)) censusKeys.add(k);
   // Six points suffice for a type: a strictly rising run of six has Mann–Kendall p ≈ 0.0014.
-  const liveTypes = growingTypesOf((k) => censusTypeSeries(proc, k), censusKeys, 6, warmup);
+  const liveTypes = growingTypesOf((k) => censusTypeSeries(proc, k), censusKeys, 6);
   const garbageKeys = new Set<string>();
   for (const g of proc.garbage) for (const k of Object.keys(g.types)) garbageKeys.add(k);
+  // With tracing windows the heap is the allocator's block count, which the interpreter's
+  // free lists (freed objects parked, still allocated) and the full collections that empty
+  // them move by hundreds of blocks. A small rise that the census does not confirm — no
+  // type grows in number with it — is no leak.
+  const unconfirmed =
+    kind === "python-reachable" && isWindowed(proc) && liveTypes.length === 0 && heapGrowth < UNCONFIRMED_MIN_GROWTH_BYTES;
+  if (unconfirmed) kind = "none";
   const deadTypes = unreachableLeak ? growingTypesOf((k) => unreachableTypeSeries(proc, k), garbageKeys, 5) : [];
 
   const sites = siteSeries(proc, frames);
@@ -212,7 +220,7 @@ export function analyseProcess(proc: ProcessData, cwd: string): ProcessAnalysis 
   const confidence =
     kind === "none" ? Math.min(confidenceOfNoLeak(heapTrend), rssTrend?.growing ? 0.6 : 1) : decisive ? confidenceOfLeak(decisive) : 0.5;
 
-  const explanation = explain({ kind, heapTrend, rssTrend, unreachableTrend, duration, warmup, suspects, proc, lastUnreachable, heapGrowth });
+  const explanation = explain({ kind, heapTrend, rssTrend, unreachableTrend, duration, warmup, suspects, proc, lastUnreachable, heapGrowth, unconfirmed });
   const typeGrowth: TypeGrowth[] = (kind === "python-unreachable" ? deadTypes : liveTypes).slice(0, 20).map((t) => ({
     type: shortTypeName(t.key),
     type_qualname: t.key,
@@ -268,6 +276,8 @@ interface ExplainInput {
   proc: ProcessData;
   lastUnreachable: number;
   heapGrowth: number;
+  /** The heap rose a little but no type's count did (windows mode). */
+  unconfirmed?: boolean;
 }
 
 function pText(p: number): string {
@@ -304,6 +314,9 @@ function explain(e: ExplainInput): string {
     default: {
       const t = e.heapTrend;
       if (!t) return "Too few samples to judge: the program ended before leaktrail could measure a trend.";
+      if (e.unconfirmed) {
+        return `No leak: the allocator's block count rose by about ${formatBytes(e.heapGrowth)} ${span}, but no type of object grows in number with it — free lists and collections move the count that much.`;
+      }
       if (t.growing) {
         return `No leak: the Python heap crept up by only ${formatBytes(e.heapGrowth)} ${span}, too little to be a leak (a handful of objects).`;
       }

@@ -1,6 +1,7 @@
 import type { Frame } from "../capture/format.js";
 import { FrameClassifier, siteKey } from "./frames.js";
 import type { ProcessData } from "./model.js";
+import { median, theilSen } from "./stats.js";
 
 /** A time series: x in seconds since the process's first sample. */
 export interface Series {
@@ -31,6 +32,61 @@ export function windowSeconds(proc: ProcessData): number {
   return total;
 }
 
+/** Each tracing window, from its opening to the end of its closing work (epoch seconds). */
+export function tracingWindows(proc: ProcessData): Array<[number, number]> {
+  const ends = new Map<number, number>();
+  for (const r of [...proc.heaps, ...proc.objsites]) {
+    if (!r.window) continue;
+    ends.set(r.window[0], Math.max(ends.get(r.window[0]) ?? 0, r.window[1], r.t));
+  }
+  return [...ends.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+/** How far around a window the series is read to measure its step (seconds). */
+const STEP_SPAN = 1.0;
+const SETTLE = 0.05;
+const STEP_OVER_WOBBLE = 6;
+
+/**
+ * Closing a tracing window moves the block count by itself: the tuples it read fill the
+ * interpreter's free lists (freed, but still allocated blocks), and with busy threads the
+ * agent cannot tell its own blocks from the program's. Such a step is the agent's, not
+ * the program's: the step across each window, less the growth the series shows on either
+ * side, is taken out of everything after it, and the points inside the window dropped.
+ */
+export function levelWindows(series: Series, windows: Array<[number, number]>): Series {
+  let xs = series.xs;
+  let ys = series.ys.slice();
+  for (const [a, b] of windows) {
+    const before: number[] = [];
+    const after: number[] = [];
+    xs.forEach((x, i) => {
+      if (x >= a - STEP_SPAN && x < a) before.push(i);
+      else if (x > b + SETTLE && x <= b + SETTLE + STEP_SPAN) after.push(i);
+    });
+    if (before.length < 3 || after.length < 3) continue;
+    const side = (idx: number[]) => ({
+      x: median(idx.map((i) => xs[i] as number)),
+      y: median(idx.map((i) => ys[i] as number)),
+      slope: theilSen(idx.map((i) => xs[i] as number), idx.map((i) => ys[i] as number)).slope,
+    });
+    const pre = side(before);
+    const post = side(after);
+    const step = post.y - pre.y - ((pre.slope + post.slope) / 2) * (post.x - pre.x);
+    // Only a step that stands out of the series' own wobble around its local trend: a
+    // sawtooth's phase is no step, and levelling it would invent growth or hide it.
+    const wobble = median([
+      ...before.map((i) => Math.abs((ys[i] as number) - pre.y - pre.slope * ((xs[i] as number) - pre.x))),
+      ...after.map((i) => Math.abs((ys[i] as number) - post.y - post.slope * ((xs[i] as number) - post.x))),
+    ]);
+    if (Math.abs(step) <= STEP_OVER_WOBBLE * wobble) continue;
+    const keep = xs.map((x) => x < a || x > b + SETTLE);
+    ys = ys.map((y, i) => ((xs[i] as number) > a ? y - step : y)).filter((_, i) => keep[i]);
+    xs = xs.filter((_, i) => keep[i]);
+  }
+  return { xs, ys };
+}
+
 /** Records taken while the program ran, without the ones taken at its exit. */
 function steady<T extends { final?: boolean }>(records: T[]): T[] {
   return records.filter((r) => !r.final);
@@ -51,7 +107,8 @@ export function heapSeries(proc: ProcessData): Series {
     // by the bytes per block the tracing windows saw survive.
     const perBlock = bytesPerBlock(proc);
     const s = steady(proc.samples).filter((r) => typeof r.blocks === "number");
-    return { xs: s.map((r) => r.t - t0), ys: s.map((r) => (r.blocks as number) * perBlock) };
+    const blocks = { xs: s.map((r) => r.t - t0), ys: s.map((r) => (r.blocks as number) * perBlock) };
+    return levelWindows(blocks, tracingWindows(proc).map(([a, b]) => [a - t0, b - t0]));
   }
   const heaps = steady(proc.heaps);
   if (heaps.length >= 8) return { xs: heaps.map((h) => h.t - t0), ys: heaps.map((h) => h.size) };

@@ -36,6 +36,20 @@ describe("analyse", () => {
     expect(r.suspects[0]?.type).toBe("bytes");
   });
 
+  it("with tracing windows, does not call a small block-count rise that no type's census count confirms a leak", () => {
+    // (synthetic windows see 1000-byte blocks, samples count 64-byte ones: 300 B/s reads as ~4.7 kB/s)
+    const small = { seconds: 7, heap: (t: number) => 1e6 + 300 * t, noise: 20, windowed: true };
+    const flat = verdictOf({ ...small, count: () => 0 });
+    expect(flat.verdict.kind).toBe("none");
+    expect(flat.verdict.explanation).toMatch(/no type of object grows in number/);
+    // the same rise with a type growing alongside is a leak
+    const confirmed = verdictOf({ ...small, count: (t) => 40 * t });
+    expect(confirmed.verdict.kind).toBe("python-reachable");
+    // and a rise too big for free lists needs no confirmation
+    const big = verdictOf({ seconds: 7, heap: (t) => 1e6 + 100_000 * t, noise: 200, windowed: true, count: () => 0 });
+    expect(big.verdict.kind).toBe("python-reachable");
+  });
+
   it("does not call a warm-up that levels off a leak", () => {
     const r = verdictOf({ seconds: 8, heap: (t) => 1e6 + 3e6 * Math.min(1, t / 1.5) });
     expect(r.verdict.leak).toBe(false);
