@@ -37,6 +37,7 @@ _MAX_HEAP_SITES = 300  # largest tracebacks per heap record; the rest is summed
 _MAX_STICKY_SITES = 3000  # tracebacks once reported keep being reported, up to this many
 _MAX_GROWING_TYPES = 8
 _EARLY_SECONDS = 10.0
+_EARLY_EVERY = {"census": 0.25}
 # Long runs: the older a process, the sparser its measurements, so that a capture grows
 # by a few MB an hour while the shape of the timeline is kept. (age in seconds, factor)
 _AGE_STRETCH = ((60.0, 1.0), (600.0, 10.0), (float("inf"), 50.0))
@@ -65,6 +66,14 @@ WINDOW_GAP = 30.0  # seconds between later windows, at least
 # Later windows keep their cost (the program's CPU while traced, plus closing the window)
 # within this share of wall time; and open only when the heap or RSS grew since the last.
 WINDOW_SHARE = 0.03
+# "auto" (the default): tracemalloc traces from the start, as in "full", while that is
+# cheap; once the traced program keeps more than AUTO_MAX_CPU_SHARE of a CPU busy over a
+# second (tracing multiplies its CPU time 10-30x), the agent closes that first, long
+# window and goes on in "windows" mode. Light programs (mostly waiting) stay exact;
+# allocation-heavy ones pay for about two seconds of tracing (start-up's first second,
+# busy in every program, is not judged).
+AUTO_MAX_CPU_SHARE = 0.5
+AUTO_CHECK_EVERY = 1.0
 _GROWTH_BLOCKS = 256  # allocator blocks, beyond the agent's own
 _GROWTH_RSS = 1 << 20
 _GROWTH_RECHECK = 10.0  # seconds until a skipped window asks again
@@ -88,10 +97,12 @@ def library_paths():
 
 
 class Agent:
-    def __init__(self, socket_path, frames=16, interval=0.1, trace="windows"):
+    def __init__(self, socket_path, frames=16, interval=0.1, trace="auto"):
         self.socket_path = socket_path
         self.frames = frames
-        self.trace = trace if trace in ("windows", "full") and frames > 0 else "off"
+        self.trace = trace if trace in ("windows", "full", "auto") and frames > 0 else "off"
+        self._auto = self.trace == "auto"  # still tracing the whole run, watching its cost
+        self._auto_check = None  # (monotonic, process CPU, agent CPU) at the last check
         self._born = time.monotonic()
         self._window_open = None  # monotonic time the current window opened
         self._window_started_at = 0.0  # epoch time, for the records
@@ -129,12 +140,16 @@ class Agent:
 
     def start(self):
         self._transport = Transport(self.socket_path)
+        hello_mode = self.trace
         if tracemalloc.is_tracing():
-            self.trace = "full"  # the program traces itself: use it, never stop it
-        elif self.trace == "full":
+            self.trace = hello_mode = "full"  # the program traces itself: use it, never stop it
+            self._auto = False
+        elif self.trace in ("full", "auto"):
             tracemalloc.start(self.frames)
             self._started_tracing = True
-        self._send(self._hello())
+            self._window_started_at = time.time()
+            self.trace = "full"  # until "auto" finds it too costly
+        self._send(self._hello(hello_mode))
         self._pauses.install()
         self._start_thread(delay=0.0)
         atexit.register(self._at_exit)
@@ -196,6 +211,7 @@ class Agent:
                 tracemalloc.stop()
                 self._started_tracing = False
             self._window_open = None
+            self._auto_check = None
             self._born = time.monotonic()
             self._windows_done = 0
             self._next_window = self._born + _FIRST_WINDOWS[0]
@@ -238,7 +254,7 @@ class Agent:
         if _agent is self:
             _agent = None
 
-    def _hello(self):
+    def _hello(self, mode=None):
         return {
             "k": "hello",
             "pid": self.pid,
@@ -249,7 +265,7 @@ class Agent:
             "cwd": os.getcwd(),
             "executable": sys.executable,
             "trace_frames": self.frames if self.trace != "off" else 0,
-            "trace_mode": self.trace,
+            "trace_mode": mode or ("auto" if self._auto else self.trace),
             "library_paths": library_paths(),
         }
 
@@ -275,6 +291,8 @@ class Agent:
     # -- scheduling ------------------------------------------------------------------
 
     def _tick(self, now):
+        if self._auto:
+            self._tick_auto(now)
         if self.trace == "windows":
             self._tick_window(now)
         for job in _SCHEDULE:
@@ -299,6 +317,31 @@ class Agent:
         elif (now >= self._window_open + WINDOW_MAX_SECONDS
               or time.process_time() - self._window_cpu >= WINDOW_CPU_SECONDS):
             self._close_window()
+
+    def _tick_auto(self, now):
+        """Leaves whole-run tracing for windows once the traced program keeps a CPU busy."""
+        if self._auto_check is None:
+            # measured from the end of the first second: start-up (imports) is busy in
+            # every program, and says nothing about what tracing will cost later
+            if now - self._born >= AUTO_CHECK_EVERY:
+                self._auto_check = (now, time.process_time(), self._cpu_base)
+            return
+        then, cpu_then, agent_then = self._auto_check
+        if now - then < AUTO_CHECK_EVERY:
+            return
+        cpu_now = time.process_time()
+        share = ((cpu_now - cpu_then) - (self._cpu_base - agent_then)) / (now - then)
+        self._auto_check = (now, cpu_now, self._cpu_base)
+        if share <= AUTO_MAX_CPU_SHARE or not self._started_tracing:
+            return
+        self._auto = False
+        self.trace = "windows"
+        self._send({"k": "trace-switch", "pid": self.pid, "t": time.time(), "to": "windows",
+                    "cpu_share": round(share, 3)})
+        # everything traced so far is the first window: what it left alive, then stop
+        self._window_open = self._born
+        self._window_cpu = time.process_time()
+        self._close_window()
 
     def _growth_suspected(self):
         """Early windows always open; later ones only when the heap or RSS grew since the last."""
@@ -416,7 +459,10 @@ class Agent:
         every, share = _SCHEDULE[job]
         age = time.monotonic() - self._born
         if age < _EARLY_SECONDS:
-            share *= 2  # short programs need enough points for a trend: spend more early
+            # short programs need enough points for a trend: spend more early; and a
+            # census point more often where the heap is small enough to allow it
+            share *= 2
+            every = _EARLY_EVERY.get(job, every)
         self._due[job] = time.monotonic() + max(every * _stretch(age), spent / share)
 
     # -- jobs ------------------------------------------------------------------------
@@ -630,7 +676,7 @@ def _register_fork_hook():
         _fork_hook_registered = True
 
 
-def start(socket_path, frames=16, interval=0.1, trace="windows"):
+def start(socket_path, frames=16, interval=0.1, trace="auto"):
     """Starts an agent by hand (``leaktrail attach`` injects a call to this); never raises.
 
     Returns True when an agent runs afterwards.
@@ -670,7 +716,7 @@ def start_from_environment():
     try:
         frames = int(os.environ.get("LEAKTRAIL_FRAMES", "16"))
         interval = float(os.environ.get("LEAKTRAIL_INTERVAL", "0.1"))
-        trace = os.environ.get("LEAKTRAIL_TRACE", "windows")
+        trace = os.environ.get("LEAKTRAIL_TRACE", "auto")
         agent = Agent(path, frames=frames, interval=interval, trace=trace)
         agent.start()
         _agent = agent

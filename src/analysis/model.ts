@@ -11,12 +11,15 @@ import type {
   ObjSitesRecord,
   CaptureRecord,
   SampleRecord,
+  TraceSwitchRecord,
 } from "../capture/format.js";
 
 /** Everything one Python process sent, in arrival order. */
 export interface ProcessData {
   pid: number;
   hello: HelloRecord | null;
+  /** When an "auto" process left whole-run tracing for windows. */
+  traceSwitch?: TraceSwitchRecord;
   samples: SampleRecord[];
   census: CensusRecord[];
   heaps: HeapRecord[];
@@ -123,6 +126,14 @@ export class ModelBuilder {
         break;
       case "agent-error":
         proc.errors.push(record);
+        break;
+      case "trace-switch":
+        // From here on the process is in windows mode; its whole-heap snapshots from
+        // before would read as windows of enormous survival: keep only windowed ones.
+        if (proc.hello) proc.hello = { ...proc.hello, trace_mode: "windows" };
+        proc.heaps = proc.heaps.filter((h) => h.window);
+        proc.objsites = proc.objsites.filter((o) => o.window);
+        proc.traceSwitch = record;
         break;
       case "tb":
         proc.tracebacks.set(record.id, record.frames);

@@ -49,9 +49,10 @@ export interface HelloRecord {
   trace_frames: number;
   /**
    * "full": tracemalloc traced the whole run; "windows": only in short windows, whose
-   * records carry `window`; "off": never. Absent in captures from before it existed: full.
+   * records carry `window`; "auto": full while tracing is cheap, then windows from a
+   * `trace-switch` record on; "off": never. Absent in captures from before it existed: full.
    */
-  trace_mode?: "full" | "windows" | "off";
+  trace_mode?: "full" | "windows" | "auto" | "off";
   /** Prefixes of files that are not the user's code: the standard library, site-packages. */
   library_paths: string[];
 }
@@ -198,6 +199,27 @@ export interface GarbageRecord extends FinalFlag {
 }
 
 /** The agent's own trouble, caught: never raised into the target. */
+/**
+ * In "auto" mode: tracing was found too costly (the traced program kept a CPU busy), so
+ * the agent closed its first window — from start to now, with `heap` and `objsites`
+ * records carrying `window` — and went on in "windows" mode.
+ */
+/** How the agent uses tracemalloc (`--trace`). */
+export type TraceMode = "auto" | "windows" | "full";
+export const TRACE_MODES: readonly TraceMode[] = ["auto", "windows", "full"];
+export function isTraceMode(value: string): value is TraceMode {
+  return (TRACE_MODES as readonly string[]).includes(value);
+}
+
+export interface TraceSwitchRecord {
+  k: "trace-switch";
+  pid: number;
+  t: number;
+  to: "windows";
+  /** The program's CPU share while traced, over the last second. */
+  cpu_share: number;
+}
+
 export interface AgentErrorRecord {
   k: "agent-error";
   pid: number;
@@ -238,6 +260,7 @@ export type AgentRecord =
   | ObjSitesRecord
   | GarbageRecord
   | AgentErrorRecord
+  | TraceSwitchRecord
   | ByeRecord;
 
 export type CaptureRecord = AgentRecord | ChildExitRecord | CliStopRecord;
@@ -251,6 +274,7 @@ export const RECORD_KINDS: ReadonlySet<string> = new Set([
   "objsites",
   "garbage",
   "agent-error",
+  "trace-switch",
   "bye",
   "child-exit",
   "cli-stop",

@@ -1,3 +1,4 @@
+import { isTraceMode } from "../capture/format.js";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -16,7 +17,7 @@ export const ATTACH_OPTIONS = {
   capture: { type: "string", short: "o", value: "FILE", help: "where to write the capture (default: a new file in the temp folder)" },
   frames: { type: "string", value: "N", help: "frames kept per allocation traceback (default 16; 0 turns tracemalloc off)" },
   interval: { type: "string", value: "SECONDS", help: "seconds between cheap samples (default 0.1)" },
-  trace: { type: "string", value: "MODE", help: "tracemalloc mode, full or windows (default: as for 'leaktrail run')" },
+  trace: { type: "string", value: "MODE", help: "tracemalloc mode, auto, windows or full (default: as for 'leaktrail run')" },
   "fail-on-leak": { type: "boolean", help: "exit with status 3 when a leak is found" },
   quiet: { type: "boolean", short: "q", help: "print no summary (the JSON report is still written)" },
   help: { type: "boolean", short: "h", help: "show this help" },
@@ -53,7 +54,7 @@ export async function attachCommand(argv: string[]): Promise<number> {
   const frames = numberOption("attach", "frames", values.frames, 16, 0, 100);
   const interval = numberOption("attach", "interval", values.interval, 0.1, 0.01, 60);
   const trace = values.trace ?? process.env.LEAKTRAIL_TRACE;
-  if (trace !== undefined && trace !== "full" && trace !== "windows") throw new UsageError(`attach: --trace must be 'full' or 'windows', not '${trace}'`);
+  if (trace !== undefined && !isTraceMode(trace)) throw new UsageError(`attach: --trace must be 'auto', 'windows' or 'full', not '${trace}'`);
   const capturePath = resolve(values.capture ?? defaultCapturePath(pid));
   if (existsSync(capturePath)) throw new UsageError(`attach: ${capturePath} exists already; a capture is never overwritten`);
 

@@ -8,6 +8,7 @@ import { renderTerminal, styleFor } from "../report/terminal.js";
 import { UsageError } from "./errors.js";
 import { helpFor, numberOption, parseOptions, type OptionTable } from "./options.js";
 import { StatusLine } from "./status-line.js";
+import { isTraceMode } from "../capture/format.js";
 import { LiveVerdict } from "./live-verdict.js";
 
 export const RUN_OPTIONS = {
@@ -15,7 +16,7 @@ export const RUN_OPTIONS = {
   capture: { type: "string", short: "o", value: "FILE", help: "where to write the capture (default: a new file in the temp folder)" },
   frames: { type: "string", value: "N", help: "frames kept per allocation traceback (default 16; 0 turns tracemalloc off)" },
   interval: { type: "string", value: "SECONDS", help: "seconds between cheap samples (default 0.1)" },
-  trace: { type: "string", value: "MODE", help: "windows (default): tracemalloc only in short, budgeted windows (a few % on allocation-heavy code); full: tracemalloc for the whole run (exact sizes, 10-25x slower there: for short scripts)" },
+  trace: { type: "string", value: "MODE", help: "auto (default): tracemalloc for the whole run while the traced program leaves a CPU mostly idle, else only in short, budgeted windows from its first second on; windows: only in windows from the start (a few % on allocation-heavy code); full: the whole run, always (exact; 10-25x slower on allocation-heavy code)" },
   "fail-on-leak": { type: "boolean", help: "exit with status 3 when a leak is found (instead of the program's own)" },
   quiet: { type: "boolean", short: "q", help: "print no summary (the JSON report is still written)" },
   help: { type: "boolean", short: "h", help: "show this help" },
@@ -39,8 +40,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (positionals.length === 0) throw new UsageError(`run: no command given (usage: ${RUN_USAGE})`);
   const frames = numberOption("run", "frames", values.frames, 16, 0, 100);
   const interval = numberOption("run", "interval", values.interval, 0.1, 0.01, 60);
-  const trace = values.trace ?? process.env.LEAKTRAIL_TRACE ?? "windows";
-  if (trace !== "full" && trace !== "windows") throw new UsageError(`run: --trace must be 'full' or 'windows', not '${trace}'`);
+  const trace = values.trace ?? process.env.LEAKTRAIL_TRACE ?? "auto";
+  if (!isTraceMode(trace)) throw new UsageError(`run: --trace must be 'auto', 'windows' or 'full', not '${trace}'`);
   const capturePath = resolve(values.capture ?? defaultCapturePath());
   if (existsSync(capturePath)) throw new UsageError(`run: ${capturePath} exists already; a capture is never overwritten`);
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { CaptureRecord } from "../capture/format.js";
+import type { CaptureRecord, TraceMode } from "../capture/format.js";
 import { CaptureWriter } from "../capture/writer.js";
 import { ModelBuilder, type CaptureModel } from "../analysis/model.js";
 import { agentPythonDir, toolVersion } from "./agent-path.js";
@@ -16,8 +16,8 @@ export interface SessionOptions {
   frames: number;
   /** Seconds between cheap samples. */
   interval: number;
-  /** tracemalloc for the whole run, or in short windows. */
-  trace?: "full" | "windows";
+  /** tracemalloc for the whole run, in short windows, or the one while cheap, then the other. */
+  trace?: TraceMode;
   /** Called for every record, as it arrives (the live status line). */
   onRecord?: (record: CaptureRecord) => void;
   /** Called once the run starts, with a way to see the model as it stands (live verdicts). */
@@ -131,7 +131,7 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
         LEAKTRAIL_SOCKET: socketPath,
         LEAKTRAIL_FRAMES: String(opts.frames),
         LEAKTRAIL_INTERVAL: String(opts.interval),
-        LEAKTRAIL_TRACE: opts.trace ?? "windows",
+        LEAKTRAIL_TRACE: opts.trace ?? "auto",
       };
       const [file, ...args] = opts.command;
       child = spawn(file as string, args, { stdio: "inherit", env });

@@ -5,6 +5,7 @@ Run from the repository root:
     PYTHONPATH=python python3 -m unittest discover -s test/agent -t test/agent
 """
 import gc
+import json
 import os
 import shutil
 import socket
@@ -475,6 +476,51 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(out["detached"], ["False", "0", "True", "False"])
         # it was tracing while connected; once the CLI went away: off, no callback, no thread
         self.assertEqual(out["orphaned"], ["True", "False", "0", "False"])
+
+
+AUTO_SCRIPT = r"""
+import json, sys, time, tracemalloc
+sys.path.insert(0, sys.argv[2])
+from test_agent import Sink
+from leaktrail import agent
+sink = Sink(sys.argv[1])
+busy = sys.argv[3] == "busy"
+agent.start(sys.argv[1], trace="auto")
+kept = []
+end = time.time() + 3.2
+while time.time() < end:
+    if busy:
+        kept.append([{"n": i} for i in range(20)][-1])  # allocation-heavy, a CPU kept busy
+    else:
+        time.sleep(0.01)  # mostly waiting
+tracing = tracemalloc.is_tracing()
+agent.detach()
+records = [json.loads(line) for line in sink.stop().decode().splitlines() if line.strip()]
+switches = [r for r in records if r["k"] == "trace-switch"]
+windows = [r for r in records if r["k"] == "heap" and r.get("window")]
+print(json.dumps({"hello": records[0].get("trace_mode"), "switches": len(switches), "tracing": tracing,
+                  "first_window_from_start": bool(windows) and windows[0]["window"][0] <= records[0]["t"] + 0.1}))
+"""
+
+
+class AutoModeTest(unittest.TestCase):
+    def run_auto(self, load):
+        with tempfile.TemporaryDirectory() as d:
+            r = subprocess.run([sys.executable, "-c", AUTO_SCRIPT, os.path.join(d, "s.sock"), os.path.dirname(os.path.abspath(__file__)), load],
+                               env=clean_env(PYTHONPATH=PYTHON_DIR), capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+    def test_a_busy_program_leaves_whole_run_tracing_for_windows(self):
+        out = self.run_auto("busy")
+        self.assertEqual(out["hello"], "auto")
+        self.assertEqual(out["switches"], 1)
+        self.assertTrue(out["first_window_from_start"], out)  # the traced start became the first window
+
+    def test_a_waiting_program_stays_fully_traced(self):
+        out = self.run_auto("idle")
+        self.assertEqual(out["switches"], 0)
+        self.assertTrue(out["tracing"])
 
 
 class DoNoHarmTest(unittest.TestCase):
