@@ -12,7 +12,7 @@
    (verdict.leak, top suspect at the workload's `# LEAK-SITE` line, type tuple)?
 2. Time to confirm a leak: a service-like program (bench/workload_service.py) builds a
    ~100 MB heap, then serves requests for --confirm-seconds while leaking ~50 kB/s. It runs
-   under `leaktrail run -o CAPTURE` (--trace windows, then full); bench/replay.mjs then
+   under `leaktrail run -o CAPTURE` (--trace auto, windows, then full); bench/replay.mjs then
    analyses the capture as if the run had stopped after T = 5, 10, 15, ... seconds and
    says when the verdict first named the leak, and whether it stayed named.
 
@@ -433,7 +433,7 @@ def main(argv=None):
     parser.add_argument("--confirm-seconds", type=float, default=60.0, help="how long the service serves (default 60)")
     parser.add_argument("--heap-mb", type=float, default=100.0, help="heap the service builds first (default 100)")
     parser.add_argument("--step", type=float, default=5.0, help="replay step in seconds (default 5)")
-    parser.add_argument("--modes", default="windows,full", help="leaktrail --trace modes for the confirm benchmark")
+    parser.add_argument("--modes", default="auto,windows,full", help="leaktrail --trace modes for the confirm benchmark")
     parser.add_argument("--python", help="use this interpreter instead of the benchmark virtualenv's")
     parser.add_argument("--no-peers", action="store_true", help="do not pip-install memray and scalene")
     parser.add_argument("--keep", action="store_true", help="keep the confirm benchmark's captures")
