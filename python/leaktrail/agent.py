@@ -210,6 +210,15 @@ class Agent:
             if self._window_open is not None and self._started_tracing and tracemalloc.is_tracing():
                 tracemalloc.stop()
                 self._started_tracing = False
+            if self._auto:
+                # A forked worker (pre-fork servers, pools) is the busy part of a service,
+                # and the traces it inherited are its parent's: snapshots of them would
+                # stall it. It goes straight to windows mode, on its own clock.
+                self._auto = False
+                self.trace = "windows"
+                if self._started_tracing and tracemalloc.is_tracing():
+                    tracemalloc.stop()
+                self._started_tracing = False
             self._window_open = None
             self._auto_check = None
             self._born = time.monotonic()

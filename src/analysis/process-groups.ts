@@ -136,7 +136,7 @@ function nameGroups(groups: ProcessGroup[]): void {
 }
 
 /**
- * A group leaks when most of its judged processes leak, and leak the same way (kind).
+ * A group leaks when at least half of its judged processes leak, and leak the same way (kind).
  * Its top suspect is the one most of them name: recycled workers that each leaked a
  * little before they died agree on where. A worker too short-lived to name a suspect of
  * its own still counts for the verdict; it abstains on the site.
@@ -153,7 +153,9 @@ function judgeGroup(g: ProcessGroup): void {
   let named: ProcessAnalysis[] = [];
   for (const members of byKey.values()) if (members.length > named.length) named = members;
   g.agreeing = [...named, ...sameKind.filter((p) => p.suspects.length === 0)];
-  g.leak = sameKind.length > 0 && sameKind.length * 2 > g.judged.length;
+  // At least half: a short-lived worker's "no leak" is mostly too little evidence (a few
+  // seconds of a slow leak under the block count's noise), not evidence against it.
+  g.leak = sameKind.length > 0 && sameKind.length * 2 >= g.judged.length;
   g.kind = g.leak ? sameKind[0]!.kind : "none";
   g.top = named[0]?.suspects[0] ?? null;
 }

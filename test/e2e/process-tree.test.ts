@@ -218,7 +218,7 @@ describe("leaktrail run on process trees", () => {
     expect(new Set([...workers.pids, master])).toEqual(new Set(pids));
     expect(workers.judged.length, "workers judged on their own series").toBeGreaterThanOrEqual(2);
     expect(workers.leak, report.verdict.explanation).toBe(true);
-    expect(workers.leaking.length * 2).toBeGreaterThan(workers.judged.length);
+    expect(workers.leaking.length * 2).toBeGreaterThanOrEqual(workers.judged.length);
     expect(workers.top_site).toMatchObject({ file: app, line: LEAK_LINE });
 
     expect(report.verdict.leak, report.verdict.explanation).toBe(true);

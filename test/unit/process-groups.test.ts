@@ -193,6 +193,13 @@ describe("process groups", () => {
     expect(r.verdict.explanation).toMatch(/pooled over them, \d+ more bytes were allocated at app\.py:13 in render\(\)/);
   });
 
+  it("half the judged workers leaking is enough: the others' 'no leak' is too little evidence, not a contradiction", () => {
+    const r = reportOf(master(12), worker(101, 1, 8, leaky), worker(102, 1, 8, leaky), worker(103, 1, 8, steady), worker(104, 1, 8, steady));
+    const w = group(r, "gunicorn worker");
+    expect(w).toMatchObject({ leak: true, leaking: [101, 102] });
+    expect(w.judged).toHaveLength(4);
+  });
+
   it("workers too short to name a suspect count for the verdict and abstain on the site", () => {
     const sparse = { looksAt: sparseLooks, finalLook: true };
     const r = reportOf(
