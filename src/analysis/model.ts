@@ -14,6 +14,11 @@ import type {
   TraceSwitchRecord,
 } from "../capture/format.js";
 
+/** A record of the window an "auto" process closed when it switched: it began before the switch. */
+function isSwitchWindow(proc: ProcessData, record: { window?: [number, number] | null }): boolean {
+  return proc.traceSwitch !== undefined && !!record.window && record.window[0] < proc.traceSwitch.t;
+}
+
 /** Everything one Python process sent, in arrival order. */
 export interface ProcessData {
   pid: number;
@@ -105,6 +110,7 @@ export class ModelBuilder {
         break;
       }
       case "heap": {
+        if (isSwitchWindow(proc, record)) break;
         const previous = proc.heaps[proc.heaps.length - 1];
         if (record.delta && previous) {
           const sites = new Map<number, [number, number, number]>(previous.sites.map((s) => [s[0], s]));
@@ -119,6 +125,7 @@ export class ModelBuilder {
         break;
       }
       case "objsites":
+        if (isSwitchWindow(proc, record)) break;
         proc.objsites.push(record);
         break;
       case "garbage":
@@ -129,7 +136,9 @@ export class ModelBuilder {
         break;
       case "trace-switch":
         // From here on the process is in windows mode; its whole-heap snapshots from
-        // before would read as windows of enormous survival: keep only windowed ones.
+        // before would read as windows of enormous survival: keep only windowed ones. The
+        // window the switch closes (from start to now) holds the whole heap built so far,
+        // not a window's worth of growth: dropped too (isSwitchWindow).
         if (proc.hello) proc.hello = { ...proc.hello, trace_mode: "windows" };
         proc.heaps = proc.heaps.filter((h) => h.window);
         proc.objsites = proc.objsites.filter((o) => o.window);

@@ -25,6 +25,26 @@ describe("model", () => {
     expect(c.every((r) => !r.delta)).toBe(true);
   });
 
+  it("an auto process that switched to windows keeps only the windows opened after the switch", () => {
+    const heap = (t: number, window?: [number, number]) =>
+      ({ k: "heap", pid: 7, t, seconds: 0, size: 100, count: 1, sites: [[1, 100, 1]], rest: [0, 0], ...(window ? { window } : {}) }) as CaptureRecord;
+    const objs = (t: number, window: [number, number]) =>
+      ({ k: "objsites", pid: 7, t, type: "builtins.bytes", instances: 1, sites: [[1, 1]], untraced: 0, gc: false, window }) as CaptureRecord;
+    const m = buildModel(HEADER, [
+      { ...hello, trace_mode: "auto" } as CaptureRecord,
+      heap(0.5), // a whole-heap snapshot while fully traced
+      { k: "trace-switch", pid: 7, t: 2, to: "windows", cpu_share: 0.9 },
+      heap(2.3, [0, 2.3]), // the window the switch closed: the whole heap built so far
+      objs(2.4, [0, 2.4]),
+      heap(3.1, [3, 3.1]),
+      objs(3.2, [3, 3.2]),
+    ]);
+    const p = m.processes[0]!;
+    expect(p.hello?.trace_mode).toBe("windows");
+    expect(p.heaps.map((h) => h.t)).toEqual([3.1]);
+    expect(p.objsites.map((o) => o.t)).toEqual([3.2]);
+  });
+
   it("rebuilds whole heap site lists from delta records", () => {
     const m = buildModel(HEADER, [
       hello,
