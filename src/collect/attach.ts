@@ -8,7 +8,7 @@
  * gets in differs: gdb on CPython 3.9–3.13 (attach-gdb.ts), `sys.remote_exec` on 3.14+
  * (attach-remote.ts). The code that runs inside the target is in attach-code.ts.
  */
-import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import type { CaptureRecord } from "../capture/format.js";
 import { CaptureWriter } from "../capture/writer.js";
 import { ModelBuilder, type CaptureModel } from "../analysis/model.js";
 import { agentPythonDir, toolVersion } from "./agent-path.js";
+import { makeSocketDir } from "./socket-dir.js";
 import { readAgentRecords, recordKeeper } from "./agent-records.js";
 import { attachSource, detachSource, execString, readStatus, type InjectStatus } from "./attach-code.js";
 import { injectWithGdb } from "./attach-gdb.js";
@@ -150,8 +151,8 @@ export async function attachSession(opts: AttachOptions): Promise<AttachResult> 
     );
   }
   // a Unix socket path must stay under ~104 bytes
-  const base = join(tmpdir(), "leaktrail-XXXXXX", "agent.sock").length <= 100 ? tmpdir() : "/tmp";
-  const socketDir = mkdtempSync(join(base, "leaktrail-"));
+  const base = join(tmpdir(), `leaktrail-${process.pid}-XXXXXX`, "agent.sock").length <= 100 ? tmpdir() : "/tmp";
+  const socketDir = makeSocketDir(base);
   try {
     const injector = makeInjector(target, socketDir, opts);
     return await collect(opts, target, injector, socketDir);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +8,7 @@ import { CaptureWriter } from "../capture/writer.js";
 import { ModelBuilder, type CaptureModel } from "../analysis/model.js";
 import { agentPythonDir, toolVersion } from "./agent-path.js";
 import { readAgentRecords, recordKeeper } from "./agent-records.js";
+import { makeSocketDir } from "./socket-dir.js";
 
 export interface SessionOptions {
   command: string[];
@@ -45,7 +46,7 @@ const DRAIN_SECONDS = 3;
  * arrives. Resolves when the command has ended and its agents have said goodbye (or gone).
  */
 export function runSession(opts: SessionOptions): Promise<SessionResult> {
-  const socketDir = mkdtempSync(join(tmpdir(), "leaktrail-"));
+  const socketDir = makeSocketDir(tmpdir());
   const socketPath = join(socketDir, "agent.sock");
   const cwd = process.cwd();
   const header = { created: Date.now() / 1000, command: opts.command, cwd, tool_version: toolVersion() };
