@@ -107,7 +107,6 @@ class Agent:
         self._window_open = None  # monotonic time the current window opened
         self._window_started_at = 0.0  # epoch time, for the records
         self._window_cpu = 0.0  # process CPU time when the window opened
-        self._window_cost = 0.0  # the program's CPU while traced, plus the closing work
         self._grown_from = None  # (blocks, rss) when the last window closed
         self._windows_done = 0
         self._next_window = self._born + _FIRST_WINDOWS[0]
@@ -140,16 +139,15 @@ class Agent:
 
     def start(self):
         self._transport = Transport(self.socket_path)
-        hello_mode = self.trace
         if tracemalloc.is_tracing():
-            self.trace = hello_mode = "full"  # the program traces itself: use it, never stop it
+            self.trace = "full"  # the program traces itself: use it, never stop it
             self._auto = False
         elif self.trace in ("full", "auto"):
             tracemalloc.start(self.frames)
             self._started_tracing = True
             self._window_started_at = time.time()
             self.trace = "full"  # until "auto" finds it too costly
-        self._send(self._hello(hello_mode))
+        self._send(self._hello())
         self._pauses.install()
         self._start_thread(delay=0.0)
         atexit.register(self._at_exit)
@@ -165,12 +163,7 @@ class Agent:
         The thread ends, the gc callback goes, tracemalloc stops if the agent started
         it, the connection closes.  The module's at-fork hook finds no agent afterwards.
         """
-        self._detached = True
-        self._stop.set()
-        try:
-            atexit.unregister(self._at_exit)
-        except Exception:
-            pass
+        self._quit()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=timeout)
         try:
@@ -205,17 +198,16 @@ class Agent:
             self._stop = threading.Event()
             self._work_lock = threading.Lock()
             self._due = {name: 0.0 for name in _SCHEDULE}
-            # Its own windows, on its own clock: a worker forked late would otherwise wait
-            # for the parent's next window, and a fork inside a window inherits tracing.
-            if self._window_open is not None and self._started_tracing and tracemalloc.is_tracing():
-                tracemalloc.stop()
-                self._started_tracing = False
             if self._auto:
                 # A forked worker (pre-fork servers, pools) is the busy part of a service,
                 # and the traces it inherited are its parent's: snapshots of them would
-                # stall it. It goes straight to windows mode, on its own clock.
+                # stall it. It goes straight to windows mode.
                 self._auto = False
                 self.trace = "windows"
+            # Its own windows, on its own clock: a worker forked late would otherwise wait
+            # for the parent's next window, and a fork inside a window (or under "auto")
+            # inherits tracing that is the parent's.
+            if self.trace == "windows":
                 if self._started_tracing and tracemalloc.is_tracing():
                     tracemalloc.stop()
                 self._started_tracing = False
@@ -248,13 +240,17 @@ class Agent:
         except Exception as exc:
             self._error("loop", exc)
 
-    def _wind_down(self):
+    def _quit(self):
+        """Marks the agent done: the loop ends, the at-fork hook and atexit skip it."""
         self._detached = True
         self._stop.set()
         try:
             atexit.unregister(self._at_exit)
         except Exception:
             pass
+
+    def _wind_down(self):
+        self._quit()
         self._pauses.remove()
         if self._started_tracing and tracemalloc.is_tracing():
             tracemalloc.stop()
@@ -263,7 +259,7 @@ class Agent:
         if _agent is self:
             _agent = None
 
-    def _hello(self, mode=None):
+    def _hello(self):
         return {
             "k": "hello",
             "pid": self.pid,
@@ -274,7 +270,7 @@ class Agent:
             "cwd": os.getcwd(),
             "executable": sys.executable,
             "trace_frames": self.frames if self.trace != "off" else 0,
-            "trace_mode": mode or ("auto" if self._auto else self.trace),
+            "trace_mode": "auto" if self._auto else self.trace,
             "library_paths": library_paths(),
         }
 
@@ -370,11 +366,10 @@ class Agent:
         try:
             if self._work_lock.acquire(timeout=5.0):
                 try:
+                    self._job_heap(False)
                     self._job_window_objects()
                     if not gc.isenabled() or gc.get_threshold()[0] == 0:
                         self._job_garbage(False)
-                    # last, so that it counts what the walks above left behind
-                    self._job_heap(False)
                 finally:
                     self._work_lock.release()
         except Exception as exc:
@@ -391,7 +386,6 @@ class Agent:
             self._own_blocks += sys.getallocatedblocks() - blocks_before
             closing = time.thread_time() - cpu_started
             self._cpu_base += closing
-            self._window_cost = traced_cpu + closing
             self._grown_from = self._heap_now()
             self._window_open = None
             self._windows_done += 1
@@ -400,7 +394,8 @@ class Agent:
             if later is not None:
                 self._next_window = self._born + later
             else:
-                self._next_window = now + max(WINDOW_GAP, self._window_cost / WINDOW_SHARE)
+                # the window's cost: the program's CPU while traced, plus the closing work
+                self._next_window = now + max(WINDOW_GAP, (traced_cpu + closing) / WINDOW_SHARE)
             self._next_window = max(self._next_window, now + 0.5)
 
     def _job_window_objects(self):
@@ -415,7 +410,7 @@ class Agent:
         for tid, tp in heapwalk.all_types().items():
             if tid in per_key:
                 try:
-                    names[tid] = (heapwalk.type_key(tp), bool(tp.__flags__ & (1 << 14)), self._origin_of_id(tid, tp))
+                    names[tid] = (heapwalk.type_key(tp), bool(tp.__flags__ & (1 << 14)), self._origin_of(tp))
                 except Exception:
                     pass
         out = []
@@ -431,16 +426,13 @@ class Agent:
         for record in out + records:
             self._send(record)
 
-    def _origin_of_id(self, type_id, tp=None):
+    def _origin_of(self, tp):
         """Where a type is defined: the program's own code, a library's Python, or C."""
-        origin = self._type_origins.get(type_id)
+        origin = self._type_origins.get(id(tp))
         if origin is None:
-            if tp is None:
-                tp = heapwalk.all_types().get(type_id)
             if self._library_paths is None:
                 self._library_paths = tuple(library_paths())
-            origin = heapwalk.type_origin(tp, self._library_paths) if tp is not None else "builtin"
-            self._type_origins[type_id] = origin
+            origin = self._type_origins[id(tp)] = heapwalk.type_origin(tp, self._library_paths)
         return origin
 
     def _run_job(self, job, final=False):
@@ -603,7 +595,7 @@ class Agent:
             counts = per_key.setdefault(key_of.get(type_id, "?.?"), {})
             counts[raw] = counts.get(raw, 0) + n
         has_gc = {key: any(tp.__flags__ & (1 << 14) for tp in tps) for key, tps in by_key.items()}
-        origin = {key: self._origin_of_id(id(tps[0]), tps[0]) for key, tps in by_key.items()}
+        origin = {key: self._origin_of(tps[0]) for key, tps in by_key.items()}
         for key, counts in per_key.items():
             out = []
             untraced = counts.pop(None, 0)

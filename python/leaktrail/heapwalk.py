@@ -17,9 +17,8 @@ import gc
 import os
 import sys
 from collections import defaultdict, deque
-from functools import partial
 from itertools import chain, compress, filterfalse, islice, repeat, starmap, tee
-from operator import is_, itemgetter, methodcaller, not_, sub
+from operator import itemgetter, methodcaller, sub
 
 try:
     from _collections import _count_elements
@@ -184,8 +183,10 @@ def _traceback_function():
 _raw_traceback = _traceback_function()
 
 
-def _objsites_chain(types, raw_lookup, counts):
-    a, b = _twice(_population_lists())
+def _objsites_chain(types, raw_lookup, counts, lists=None):
+    """Counts the instances of exactly ``types`` among the objects ``lists`` yields (by
+    default everything referred to) by allocation site."""
+    a, b = _twice(_population_lists() if lists is None else lists)
     if _types_hash_safely():
         wanted = map(map, repeat(frozenset(types).__contains__), map(map, repeat(type), b))
     else:
@@ -253,21 +254,11 @@ def traced_objects():
     managed = frozenset(tp for tp in all_types().values()
                         if _raw_traceback is not None and tp.__flags__ & _MANAGED_DICT)
     if managed:
-        _walk(_managed_chain(managed, counts))
+        # instances with a managed dict are always tracked: the heap list is enough
+        _walk(_objsites_chain(managed, True, counts, map(chain, _heap_lists(), repeat(repeat(None, 64)))))
     for key in [k for k in counts if k[1] is None]:
         del counts[key]
     return counts
-
-
-def _managed_chain(managed, counts):
-    a, b = _twice(map(chain, _heap_lists(), repeat(repeat(None, 64))))
-    if _types_hash_safely():
-        is_managed = map(map, repeat(managed.__contains__), map(map, repeat(type), b))
-    else:
-        ids = frozenset(id(tp) for tp in managed)
-        is_managed = map(map, repeat(ids.__contains__), map(map, repeat(id), map(map, repeat(type), b)))
-    selected = map(islice, map(compress, a, is_managed), repeat(_MAX_LOOKED_AT))
-    return _count_sites(selected, True, counts)
 
 
 def all_types():

@@ -180,19 +180,22 @@ export function analyseProcess(proc: ProcessData, cwd: string): ProcessAnalysis 
   let liveTypes = growingTypesOf((k) => censusTypeSeries(proc, k), censusKeys, 6);
   const garbageKeys = new Set<string>();
   for (const g of proc.garbage) for (const k of Object.keys(g.types)) garbageKeys.add(k);
-  // With tracing windows the heap is the allocator's block count, which the interpreter's
-  // free lists (freed objects parked, still allocated) and the full collections that empty
-  // them move by hundreds of blocks. A small rise that the census does not confirm — no
-  // type grows in number with it — is no leak.
-  const unconfirmed =
-    kind === "python-reachable" && isWindowed(proc) && liveTypes.length === 0 && heapGrowth < UNCONFIRMED_MIN_GROWTH_BYTES;
-  if (unconfirmed) kind = "none";
+  let unconfirmed = false;
   if (kind === "python-reachable" && isWindowed(proc) && liveTypes.length === 0) {
-    // The block count rose well past what free lists explain, but no type's census count
-    // rose significantly (collections shift the census by hundreds when they untrack
-    // containers): name the leak after types the windows saw survive at the program's own
-    // sites whose census count at least rose.
-    liveTypes = risingTypesSeenInWindows(proc, frames);
+    if (heapGrowth < UNCONFIRMED_MIN_GROWTH_BYTES) {
+      // With tracing windows the heap is the allocator's block count, which the
+      // interpreter's free lists (freed objects parked, still allocated) and the full
+      // collections that empty them move by hundreds of blocks. A small rise that the
+      // census does not confirm — no type grows in number with it — is no leak.
+      unconfirmed = true;
+      kind = "none";
+    } else {
+      // The block count rose well past what free lists explain, but no type's census count
+      // rose significantly (collections shift the census by hundreds when they untrack
+      // containers): name the leak after types the windows saw survive at the program's
+      // own sites whose census count at least rose.
+      liveTypes = risingTypesSeenInWindows(proc, frames);
+    }
   }
   const deadTypes = unreachableLeak ? growingTypesOf((k) => unreachableTypeSeries(proc, k), garbageKeys, 5) : [];
 

@@ -144,20 +144,23 @@ function nameGroups(groups: ProcessGroup[]): void {
 function judgeGroup(g: ProcessGroup): void {
   g.judged = g.members.filter((p) => isJudged(p, g.role));
   g.leaking = g.judged.filter((p) => p.kind !== "none");
-  const byKind = new Map<string, ProcessAnalysis[]>();
-  for (const p of g.leaking) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p]);
-  let sameKind: ProcessAnalysis[] = [];
-  for (const members of byKind.values()) if (members.length > sameKind.length) sameKind = members;
-  const byKey = new Map<string, ProcessAnalysis[]>();
-  for (const p of sameKind) if (p.suspects.length > 0) byKey.set(topKey(p), [...(byKey.get(topKey(p)) ?? []), p]);
-  let named: ProcessAnalysis[] = [];
-  for (const members of byKey.values()) if (members.length > named.length) named = members;
+  const sameKind = largestGroup(g.leaking, (p) => p.kind);
+  const named = largestGroup(sameKind.filter((p) => p.suspects.length > 0), topKey);
   g.agreeing = [...named, ...sameKind.filter((p) => p.suspects.length === 0)];
   // At least half: a short-lived worker's "no leak" is mostly too little evidence (a few
   // seconds of a slow leak under the block count's noise), not evidence against it.
   g.leak = sameKind.length > 0 && sameKind.length * 2 >= g.judged.length;
   g.kind = g.leak ? sameKind[0]!.kind : "none";
   g.top = named[0]?.suspects[0] ?? null;
+}
+
+/** The largest set of items sharing a key (the first such set on a tie); empty for none. */
+function largestGroup<T>(items: T[], keyOf: (item: T) => string): T[] {
+  const byKey = new Map<string, T[]>();
+  for (const item of items) byKey.set(keyOf(item), [...(byKey.get(keyOf(item)) ?? []), item]);
+  let best: T[] = [];
+  for (const members of byKey.values()) if (members.length > best.length) best = members;
+  return best;
 }
 
 /** The report's view of a group. */

@@ -198,12 +198,6 @@ export interface GarbageRecord extends FinalFlag {
   sites: Array<[type: string, tb: number, count: number]>;
 }
 
-/** The agent's own trouble, caught: never raised into the target. */
-/**
- * In "auto" mode: tracing was found too costly (the traced program kept a CPU busy), so
- * the agent closed its first window — from start to now, with `heap` and `objsites`
- * records carrying `window` — and went on in "windows" mode.
- */
 /** How the agent uses tracemalloc (`--trace`). */
 export type TraceMode = "auto" | "windows" | "full";
 export const TRACE_MODES: readonly TraceMode[] = ["auto", "windows", "full"];
@@ -211,6 +205,11 @@ export function isTraceMode(value: string): value is TraceMode {
   return (TRACE_MODES as readonly string[]).includes(value);
 }
 
+/**
+ * In "auto" mode: tracing was found too costly (the traced program kept a CPU busy), so
+ * the agent closed its first window — from start to now, with `heap` and `objsites`
+ * records carrying `window` — and went on in "windows" mode.
+ */
 export interface TraceSwitchRecord {
   k: "trace-switch";
   pid: number;
@@ -220,6 +219,7 @@ export interface TraceSwitchRecord {
   cpu_share: number;
 }
 
+/** The agent's own trouble, caught: never raised into the target. */
 export interface AgentErrorRecord {
   k: "agent-error";
   pid: number;
