@@ -31,7 +31,16 @@ export interface Suspect {
   growth_bytes_per_s: number;
   /** Share of the process's total Python-heap growth this suspect explains (0..1). */
   share: number;
+  /**
+   * Why the leaked objects stay alive: the most common path from a root to sampled leaked
+   * objects, one step per string, e.g. ["module shop.catalog", ".INDEX", "ViewIndex",
+   * "._by_category", "dict['cat-3']", "list", "tuple"]. Empty without a heap graph.
+   */
   retainers: string[];
+  /** Memory the leaking cluster holds: the retained size of the objects that the path reaches. */
+  retained_bytes?: number;
+  /** The distinct retainer paths to the sampled objects, clustered, most objects first. */
+  retainer_paths?: RetainerPath[];
   /** The first of `pids`. */
   pid: number;
   /**
@@ -45,6 +54,40 @@ export interface Suspect {
    * over the processes of this group (its `groups[].name`).
    */
   pooled_group?: string;
+}
+
+/** One step of a retainer path: the edge followed, and the object it leads to. */
+export interface RetainerStep {
+  /** How the edge reads: "module app.cache", ".INDEX", "['cat-3']", "[4]", "closure x", "local y", "__traceback__", "". */
+  edge: string;
+  /** "module.qualname" of the object reached. */
+  type: string;
+  /** Its shallow size in bytes. */
+  size: number;
+  /** What it keeps alive alone (its dominator-tree subtree), bytes. */
+  retained: number;
+}
+
+/** Sampled leaked objects that share one path from a root (indices and keys may differ). */
+export interface RetainerPath {
+  steps: RetainerStep[];
+  /** How many of the sampled objects this path reaches. */
+  objects: number;
+}
+
+/** The heap graph behind `retainers` (one process's last graph). */
+export interface HeapSummary {
+  pid: number;
+  objects: number;
+  edges: number;
+  /** Seconds the target was paused for the dump (the fork). */
+  pause_seconds: number;
+  /** Seconds the forked copy took to walk the heap and write the graph. */
+  capture_seconds: number;
+  /** Seconds the engine took for dominators, retained sizes and paths. */
+  analysis_seconds: number;
+  /** Objects alive but unreachable from any root (cycles the collector has not freed). */
+  unreachable_objects: number;
 }
 
 export interface TypeGrowth {
@@ -129,6 +172,8 @@ export interface Report {
   suspects: Suspect[];
   growing_types: TypeGrowth[];
   processes: ProcessSummary[];
+  /** The heap graph behind the suspects' retainers; absent when no graph was captured. */
+  heap?: HeapSummary;
   /** The processes by role (one group for a single process); absent in reports made before. */
   groups?: ProcessGroupSummary[];
   run: {
