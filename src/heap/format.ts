@@ -69,6 +69,11 @@ export enum RootKind {
   THREAD = 2,
   /** Held from outside the graph: C globals, C stacks, extension modules (its reference count exceeds the references the graph explains). */
   EXTERNAL = 3,
+  /**
+   * The measurer's own: leaktrail's modules and threads. Nodes reachable only from AGENT
+   * roots are the agent's objects, not the program's: the engine leaves them out.
+   */
+  AGENT = 4,
 }
 
 /** A decoded heap graph: flat typed arrays, never one JS object per node. */
