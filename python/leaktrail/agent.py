@@ -14,7 +14,7 @@ import threading
 import time
 import tracemalloc
 
-from . import heapwalk, sampler
+from . import heapgraph, heapwalk, sampler
 from .frames import TracebackTable
 from .transport import Transport
 
@@ -77,6 +77,14 @@ AUTO_CHECK_EVERY = 1.0
 _GROWTH_BLOCKS = 256  # allocator blocks, beyond the agent's own
 _GROWTH_RSS = 1 << 20
 _GROWTH_RECHECK = 10.0  # seconds until a skipped window asks again
+# Heap graphs (why is it alive): a forked copy walks the heap; the target pays the fork.
+# The first at GRAPH_FIRST seconds, later ones at doubling ages while the heap grows by
+# GRAPH_GROWTH, and one at exit.  A leak held by something that dies before the end (a
+# thread's locals) is seen in the earlier graphs.  Large heaps give large graphs: after
+# GRAPH_BYTES of them, only the one at exit is taken.
+GRAPH_FIRST = 3.0
+GRAPH_GROWTH = 0.05
+GRAPH_BYTES = 24 << 20
 
 
 def library_paths():
@@ -97,8 +105,13 @@ def library_paths():
 
 
 class Agent:
-    def __init__(self, socket_path, frames=16, interval=0.1, trace="auto"):
+    def __init__(self, socket_path, frames=16, interval=0.1, trace="auto", graphs="auto", graph_values=False):
         self.socket_path = socket_path
+        self.graphs = graphs if graphs in ("auto", "exit", "off") else "auto"
+        self.graph_values = graph_values
+        self._graph_age = GRAPH_FIRST  # age at which the next heap graph is due
+        self._graph_blocks = None  # allocated blocks at the last heap graph
+        self._graph_bytes = 0  # an estimate of what the graphs so far weigh
         self.frames = frames
         self.trace = trace if trace in ("windows", "full", "auto") and frames > 0 else "off"
         self._auto = self.trace == "auto"  # still tracing the whole run, watching its cost
@@ -213,6 +226,7 @@ class Agent:
                 self._started_tracing = False
             self._window_open = None
             self._auto_check = None
+            self._graph_age, self._graph_blocks, self._graph_bytes = GRAPH_FIRST, None, 0
             self._born = time.monotonic()
             self._windows_done = 0
             self._next_window = self._born + _FIRST_WINDOWS[0]
@@ -287,6 +301,7 @@ class Agent:
             jobs = ("sample", "census", "garbage") if self.trace == "windows" else ("sample", "census", "heap", "objsites", "garbage")
             for job in jobs:
                 self._run_job(job, final=True)
+            self._heap_graph("exit")
             self._send({"k": "bye", "pid": self.pid, "t": time.time()})
             self._pauses.remove()
             self._transport.close()
@@ -300,6 +315,8 @@ class Agent:
             self._tick_auto(now)
         if self.trace == "windows":
             self._tick_window(now)
+        elif self._graph_due(now):
+            self._heap_graph("growth")
         for job in _SCHEDULE:
             if self.trace == "windows" and job in ("heap", "objsites"):
                 continue  # these run when a window closes
@@ -360,6 +377,8 @@ class Agent:
 
     def _close_window(self):
         """What the window's allocations left alive, by site and by type; then tracing stops."""
+        if self._graph_due(time.monotonic()):
+            self._heap_graph("growth")  # now, while tracing tells where objects were made
         blocks_before = sys.getallocatedblocks()
         traced_cpu = time.process_time() - self._window_cpu
         cpu_started = time.thread_time()
@@ -398,6 +417,38 @@ class Agent:
                 self._next_window = now + max(WINDOW_GAP, (traced_cpu + closing) / WINDOW_SHARE)
             self._next_window = max(self._next_window, now + 0.5)
 
+    def _graph_due(self, now):
+        if self.graphs != "auto" or self._graph_bytes >= GRAPH_BYTES:
+            return False
+        age = now - self._born
+        if age < self._graph_age:
+            return False
+        self._graph_age = age * 2
+        blocks = sys.getallocatedblocks() - self._own_blocks
+        if self._graph_blocks is not None and blocks < self._graph_blocks * (1 + GRAPH_GROWTH):
+            return False
+        self._graph_blocks = blocks
+        return True
+
+    def _heap_graph(self, reason):
+        """A heap graph from a forked copy; this process pauses for the fork only."""
+        if self.graphs == "off" or self._transport is None or self._transport.closed:
+            return
+        try:
+            paused = heapgraph.dump(self.socket_path, self.pid, reason, self._library_paths_now(),
+                                    values=self.graph_values)
+            if paused is not None:
+                self._cpu_base += paused
+                # about 12 bytes an object and 8 an edge, compressed about 3 to 1
+                self._graph_bytes += sys.getallocatedblocks() * 8
+        except Exception as exc:
+            self._error("heap-graph", exc)
+
+    def _library_paths_now(self):
+        if self._library_paths is None:
+            self._library_paths = tuple(library_paths())
+        return self._library_paths
+
     def _job_window_objects(self):
         names = {}
         per_key = {}
@@ -430,9 +481,7 @@ class Agent:
         """Where a type is defined: the program's own code, a library's Python, or C."""
         origin = self._type_origins.get(id(tp))
         if origin is None:
-            if self._library_paths is None:
-                self._library_paths = tuple(library_paths())
-            origin = self._type_origins[id(tp)] = heapwalk.type_origin(tp, self._library_paths)
+            origin = self._type_origins[id(tp)] = heapwalk.type_origin(tp, self._library_paths_now())
         return origin
 
     def _run_job(self, job, final=False):
@@ -718,7 +767,9 @@ def start_from_environment():
         frames = int(os.environ.get("LEAKTRAIL_FRAMES", "16"))
         interval = float(os.environ.get("LEAKTRAIL_INTERVAL", "0.1"))
         trace = os.environ.get("LEAKTRAIL_TRACE", "auto")
-        agent = Agent(path, frames=frames, interval=interval, trace=trace)
+        graphs = os.environ.get("LEAKTRAIL_HEAP_GRAPH", "auto")
+        values = os.environ.get("LEAKTRAIL_HEAP_VALUES", "") == "1"
+        agent = Agent(path, frames=frames, interval=interval, trace=trace, graphs=graphs, graph_values=values)
         agent.start()
         _agent = agent
     except Exception:

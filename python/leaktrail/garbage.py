@@ -6,9 +6,7 @@ weakref callbacks never run on our behalf.  The copy uses the collector's own me
 (subtract internal references from reference counts; whatever keeps an external
 reference is a root; everything reachable from a root is alive) without collecting.
 
-The fork is libc's ``fork()`` called through ``ctypes.PyDLL``, which keeps the GIL held
-across the call: ``os.fork()`` would run the target's at-fork hooks and, on 3.12+, print a
-DeprecationWarning into the target's stderr when threads exist.
+The fork is forking.fork(): libc's, with the GIL held, none of the target's at-fork hooks.
 """
 import gc
 import json
@@ -18,19 +16,7 @@ import signal
 import sys
 import time
 
-_fork = None
-
-
-def _libc_fork():
-    global _fork
-    if _fork is None:
-        import ctypes
-
-        _fork = ctypes.PyDLL(None).fork
-        _fork.restype = ctypes.c_int
-        _fork.argtypes = []
-    return _fork
-
+from . import forking
 
 def _type_key(tp):
     module = getattr(tp, "__module__", "?")
@@ -116,18 +102,13 @@ def block_traceback(address):
 
 def probe(timeout=20.0, per_type=200):
     """Forks, counts unreachable objects in the child, returns its answer (or None)."""
-    fork = _libc_fork()
     read_end, write_end = os.pipe()
-    pid = fork()
+    pid = forking.fork()
     if pid == 0:  # the child: one thread, a copy of the heap
         status = 0
         try:
-            os.close(read_end)
-            gc.disable()
-            data = json.dumps(_unreachable(per_type)).encode()
-            view = memoryview(data)
-            while view:
-                view = view[os.write(write_end, view):]
+            gc.disable()  # a collection would run the target's finalizers here
+            forking.write_all(write_end, json.dumps(_unreachable(per_type)).encode())
         except BaseException:
             status = 1
         finally:

@@ -66,6 +66,24 @@ class Transport:
                 except OSError:
                     pass
 
+    def block(self):
+        """Makes sends wait as long as it takes (a timeout makes the socket non-blocking)."""
+        if self._sock is not None:
+            self._sock.settimeout(None)
+
+    def fileno(self):
+        return self._sock.fileno() if self._sock is not None else -1
+
+    def release(self):
+        """Closes our descriptor without shutting the connection down: a forked copy that
+        holds the same connection goes on using it."""
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
     def abandon(self):
         """In a forked child: drop the parent's connection without touching its lock or peer."""
         sock, self._sock = self._sock, None

@@ -6,6 +6,7 @@ import type {
   Frame,
   GarbageRecord,
   Header,
+  HeapGraphRecord,
   HeapRecord,
   HelloRecord,
   ObjSitesRecord,
@@ -30,6 +31,10 @@ export interface ProcessData {
   heaps: HeapRecord[];
   objsites: ObjSitesRecord[];
   garbage: GarbageRecord[];
+  /** Heap graphs, in arrival order; still compressed (the engine decodes the one it needs). */
+  heapGraphs: HeapGraphRecord[];
+  /** Heap graph walks that began; more than `heapGraphs` means some never finished. */
+  heapGraphsBegun: number;
   errors: AgentErrorRecord[];
   tracebacks: Map<number, Frame[]>;
   ended: boolean;
@@ -53,6 +58,8 @@ function emptyProcess(pid: number): ProcessData {
     heaps: [],
     objsites: [],
     garbage: [],
+    heapGraphs: [],
+    heapGraphsBegun: 0,
     errors: [],
     tracebacks: new Map(),
     ended: false,
@@ -130,6 +137,12 @@ export class ModelBuilder {
         break;
       case "garbage":
         proc.garbage.push(record);
+        break;
+      case "heap-graph-begin":
+        proc.heapGraphsBegun++;
+        break;
+      case "heap-graph":
+        proc.heapGraphs.push(record);
         break;
       case "agent-error":
         proc.errors.push(record);

@@ -198,6 +198,45 @@ export interface GarbageRecord extends FinalFlag {
   sites: Array<[type: string, tb: number, count: number]>;
 }
 
+/**
+ * A forked copy of the process started walking its heap for a heap graph. Sent on the
+ * copy's own connection, before the walk: the CLI keeps waiting for that connection after
+ * the target has exited. A begin with no graph after it means the walk failed or was killed.
+ */
+export interface HeapGraphBeginRecord {
+  k: "heap-graph-begin";
+  /** The process whose heap it is (not the copy's pid). */
+  pid: number;
+  t: number;
+  reason: HeapGraphReason;
+}
+
+/** "growth": taken while the run goes on; "exit": at the process's exit. */
+export type HeapGraphReason = "growth" | "exit";
+
+/**
+ * The heap graph (why objects are alive): every object, its type and size, its labelled
+ * references and the roots. `data` is the base64 of the zlib-compressed `LTHG` payload
+ * that src/heap/format.ts specifies.
+ */
+export interface HeapGraphRecord {
+  k: "heap-graph";
+  pid: number;
+  /** When the copy finished (its content is the heap at the fork, `pause_seconds` after the begin). */
+  t: number;
+  reason: HeapGraphReason;
+  objects: number;
+  edges: number;
+  /** Seconds the process was paused: the fork, as the copy measured it. */
+  pause_seconds: number;
+  /** Seconds the copy took to walk the heap and encode the graph (the target runs meanwhile). */
+  capture_seconds: number;
+  /** Length of the uncompressed payload. */
+  payload_bytes: number;
+  encoding: "zlib";
+  data: string;
+}
+
 /** How the agent uses tracemalloc (`--trace`). */
 export type TraceMode = "auto" | "windows" | "full";
 export const TRACE_MODES: readonly TraceMode[] = ["auto", "windows", "full"];
@@ -261,6 +300,8 @@ export type AgentRecord =
   | GarbageRecord
   | AgentErrorRecord
   | TraceSwitchRecord
+  | HeapGraphBeginRecord
+  | HeapGraphRecord
   | ByeRecord;
 
 export type CaptureRecord = AgentRecord | ChildExitRecord | CliStopRecord;
@@ -275,6 +316,8 @@ export const RECORD_KINDS: ReadonlySet<string> = new Set([
   "garbage",
   "agent-error",
   "trace-switch",
+  "heap-graph-begin",
+  "heap-graph",
   "bye",
   "child-exit",
   "cli-stop",

@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import { deflateSync } from "node:zlib";
 import type { CaptureRecord } from "../capture/format.js";
 import type { CaptureWriter } from "../capture/writer.js";
 import type { ModelBuilder } from "../analysis/model.js";
@@ -15,6 +16,11 @@ export function recordKeeper(writer: CaptureWriter, builder: ModelBuilder): (rec
   return (record, line) => {
     if (record.k === "tb") {
       record.frames = record.frames.map(([file, n]) => [file, n, functions.at(file, n)]);
+      line = JSON.stringify(record);
+    } else if (record.k === "heap-graph" && (record.encoding as string) === "base64") {
+      // the agent's forked copy cannot compress (zlib would release the GIL there)
+      record.data = deflateSync(Buffer.from(record.data, "base64"), { level: 1 }).toString("base64");
+      record.encoding = "zlib";
       line = JSON.stringify(record);
     }
     writer.appendLine(line);

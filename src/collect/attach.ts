@@ -17,6 +17,7 @@ import { CaptureWriter } from "../capture/writer.js";
 import { ModelBuilder, type CaptureModel } from "../analysis/model.js";
 import { agentPythonDir, toolVersion } from "./agent-path.js";
 import { makeSocketDir } from "./socket-dir.js";
+import { GRAPH_WAIT_SECONDS, GraphWalks } from "./graph-walks.js";
 import { readAgentRecords, recordKeeper } from "./agent-records.js";
 import { attachSource, detachSource, execString, readStatus, type InjectStatus } from "./attach-code.js";
 import { injectWithGdb } from "./attach-gdb.js";
@@ -172,6 +173,7 @@ async function collect(opts: AttachOptions, target: TargetInfo, injector: Inject
   const builder = new ModelBuilder({ schema: "leaktrail.capture/1", ...header });
   const keep = recordKeeper(writer, builder);
   const sockets = new Set<Socket>();
+  const walks = new GraphWalks();
   let helloSeen = false;
   let byeSeen = false;
   const wake = new Set<() => void>();
@@ -189,9 +191,13 @@ async function collect(opts: AttachOptions, target: TargetInfo, injector: Inject
 
   const server: Server = createServer((socket) => {
     sockets.add(socket);
-    readAgentRecords(socket, accept);
+    readAgentRecords(socket, (record, line) => {
+      walks.see(socket, record);
+      accept(record, line);
+    });
     const forget = () => {
       sockets.delete(socket);
+      walks.forget(socket);
       notify();
     };
     socket.on("close", forget);
@@ -308,8 +314,9 @@ async function collect(opts: AttachOptions, target: TargetInfo, injector: Inject
       if (d.status?.agent_thread_alive) warnings.push(`the agent's thread in process ${pid} had not ended when detach returned (it ends by itself, quietly)`);
       if (d.status?.tracing_after && tracingBefore === false) warnings.push(`tracemalloc is still on in process ${pid}, although it was off before leaktrail attached`);
     }
-    // the agent's goodbye, and the socket closing behind it
+    // the agent's goodbye, and the socket closing behind it; a heap graph being walked
     await until(() => sockets.size === 0, DRAIN_SECONDS * 1000, 50);
+    await until(() => !walks.pending || stopped !== null, GRAPH_WAIT_SECONDS * 1000, 100);
     closeAll();
     return { model: builder.build(), target, method: injector.method, ended, stopped, detached, detachError, detachStatus, warnings };
   } catch (err) {

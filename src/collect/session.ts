@@ -8,6 +8,7 @@ import { CaptureWriter } from "../capture/writer.js";
 import { ModelBuilder, type CaptureModel } from "../analysis/model.js";
 import { agentPythonDir, toolVersion } from "./agent-path.js";
 import { readAgentRecords, recordKeeper } from "./agent-records.js";
+import { GRAPH_WAIT_SECONDS, GraphWalks } from "./graph-walks.js";
 import { makeSocketDir } from "./socket-dir.js";
 
 export interface SessionOptions {
@@ -53,6 +54,7 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   const writer = new CaptureWriter(opts.capturePath, header);
   const builder = new ModelBuilder({ schema: "leaktrail.capture/1", ...header });
   const sockets = new Set<Socket>();
+  const walks = new GraphWalks();
   let agentsSeen = 0;
   const keep = recordKeeper(writer, builder);
 
@@ -64,8 +66,14 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     agentsSeen++;
-    readAgentRecords(socket, accept);
-    const forget = () => sockets.delete(socket);
+    readAgentRecords(socket, (record, line) => {
+      walks.see(socket, record);
+      accept(record, line);
+    });
+    const forget = () => {
+      sockets.delete(socket);
+      walks.forget(socket);
+    };
     socket.on("close", forget);
     socket.on("error", forget);
   });
@@ -76,6 +84,7 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
     let stopSignal: NodeJS.Signals | null = null;
     let spawnError: string | null = null;
     let finished = false;
+    let hurry = false;
     const timers: NodeJS.Timeout[] = [];
 
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null) => {
@@ -95,10 +104,14 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
         rmSync(socketDir, { recursive: true, force: true });
         resolvePromise({ model: builder.build(), exitCode, signal, stopped, stopSignal, spawnError, agentsSeen });
       };
-      // Agents of processes that outlive the command (daemons) are not waited for long.
+      // Agents of processes that outlive the command (daemons) are not waited for long;
+      // heap graphs being walked are, unless Ctrl-C says not to.
       const deadline = Date.now() + DRAIN_SECONDS * 1000;
+      const graphDeadline = Date.now() + GRAPH_WAIT_SECONDS * 1000;
       const poll = () => {
-        if (sockets.size === 0 || Date.now() > deadline) closeAll();
+        const now = Date.now();
+        const waitForGraph = walks.pending && now < graphDeadline && !hurry;
+        if (sockets.size === 0 || (now > deadline && !waitForGraph)) closeAll();
         else timers.push(setTimeout(poll, 25));
       };
       poll();
@@ -116,6 +129,7 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
         timers.push(setTimeout(() => child?.kill("SIGTERM"), 5000));
         timers.push(setTimeout(() => child?.kill("SIGKILL"), 10000));
       } else {
+        hurry = true;
         child?.kill("SIGKILL");
       }
     };
