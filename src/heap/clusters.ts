@@ -1,5 +1,5 @@
 import type { RetainerPath, RetainerStep } from "../report/schema.js";
-import { NONE, type HeapGraph } from "./format.js";
+import type { HeapGraph } from "./format.js";
 import { pathTo, type PathTree } from "./paths.js";
 import { edgeText, isGeneralisedKind, joinStep, rootText, shortTypeName } from "./render.js";
 
@@ -22,7 +22,7 @@ export interface PathCluster {
 export function clusterPaths(g: HeapGraph, tree: PathTree, targets: readonly number[]): PathCluster[] {
   const byKey = new Map<string, PathCluster>();
   for (const t of targets) {
-    if (tree.distance[t] === NONE) continue;
+    if (tree.depth[t] === 0) continue;
     const { nodes, edges } = pathTo(tree, t);
     const start = nodes[0]!;
     const parts: (number | string)[] = [tree.startKind[start]!, g.nodeName[start]!, g.nodeType[start]!];

@@ -227,8 +227,10 @@ function semiAndIdom(n: number, parent: Uint32Array, isStartV: Uint8Array, predF
       for (let i = predFirst[w]!; i < end; i++) {
         const v = predV[i]!;
         if (v === 0) continue;
-        let sv = v; // an unlinked v is its own label
-        if (rec[v * 4 + ANC] !== 0) {
+        // a v numbered below w is not processed yet, so unlinked: eval(v) is v itself (no
+        // memory read); one above w is linked: its forest path's best label
+        let sv = v;
+        if (v > w) {
           compress(v);
           sv = rec[v * 4 + LSEMI]!;
         }
