@@ -68,7 +68,7 @@ export function heapDot(a: HeapAnalysis, centres: readonly number[], opts: DotOp
     lines.push(`  n${v} [label="${esc(label)}", fillcolor="${fill}", tooltip="${esc(type)} @${v}"];`);
   }
   for (const [from, to, e] of edges) lines.push(`  n${from} -> n${to} [label="${esc(edgeText(g, e))}"];`);
-  if (cut > 0) lines.push(`  more [shape=note, fillcolor="#ffffff", label="${cut} more ${back ? "referrers" : "referents"} not drawn (--max-nodes)"];`);
+  if (cut > 0) lines.push(`  more [shape=note, fillcolor="#ffffff", label="${cut} more references ${back ? "from" : "to"} objects not drawn (--max-nodes)"];`);
   lines.push("}");
   return lines.join("\n") + "\n";
 }
