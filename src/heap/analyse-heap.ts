@@ -1,9 +1,10 @@
 import { performance } from "node:perf_hooks";
-import type { RetainerPath } from "../report/schema.js";
+import type { HeapSummary, RetainerPath, Suspect } from "../report/schema.js";
 import { clusterPaths, clusterToRetainerPath, clusterToStrings } from "./clusters.js";
 import { computeDominators, type Dominators } from "./dominators.js";
 import type { HeapGraph } from "./format.js";
 import { shortestPathTree, type PathTree } from "./paths.js";
+import { pickTargets } from "./targets.js";
 import { dominatorDepths, retainedSizes } from "./retained.js";
 import { reverseEdges, type ReverseEdges } from "./reverse-edges.js";
 
@@ -139,4 +140,33 @@ function isRoot(a: HeapAnalysis, node: number): boolean {
   const { rootNode } = a.graph;
   for (let r = 0; r < rootNode.length; r++) if (rootNode[r] === node) return true;
   return false;
+}
+
+/**
+ * A suspect's heap evidence, in the report's own fields: its type's instances (those
+ * allocated at its site preferred), sampled, explained. Empty fields when the graph holds
+ * no instance of the type.
+ */
+export function explainSuspect(
+  graph: HeapGraph,
+  analysis: HeapAnalysis,
+  suspect: { type: string; site?: { file: string; line: number } },
+  opts: ExplainOptions & { max?: number } = {},
+): Pick<Suspect, "retainers" | "retained_bytes" | "retainer_paths"> {
+  const site = suspect.site ? `${suspect.site.file}:${suspect.site.line}` : undefined;
+  const ex = explainTargets(graph, analysis, pickTargets(graph, suspect.type, { site, max: opts.max }), opts);
+  return { retainers: ex.retainers, retained_bytes: ex.retainedBytes, retainer_paths: ex.clusters.map((c) => c.path) };
+}
+
+/** The report's `heap` section for one graph; `extraSeconds`: time spent explaining suspects, added to the pipeline's. */
+export function heapSummary(meta: { pid: number; pause_seconds?: number; capture_seconds?: number }, a: HeapAnalysis, extraSeconds = 0): HeapSummary {
+  return {
+    pid: meta.pid,
+    objects: a.graph.nodeCount,
+    edges: a.graph.edgeCount,
+    pause_seconds: meta.pause_seconds ?? 0,
+    capture_seconds: meta.capture_seconds ?? 0,
+    analysis_seconds: a.seconds + extraSeconds,
+    unreachable_objects: a.unreachableCount,
+  };
 }

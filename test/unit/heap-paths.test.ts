@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { analyseHeap, explainTargets, pickTargets } from "../../src/heap/analyse-heap.js";
+import { analyseHeap, explainSuspect, explainTargets, heapSummary, pickTargets } from "../../src/heap/analyse-heap.js";
 import { buildHeapGraph, type EdgeSpec, type NodeSpec } from "../../src/heap/build.js";
 import { EdgeKind, RootKind } from "../../src/heap/format.js";
 
@@ -145,5 +145,18 @@ describe("retainer paths", () => {
     const spread = pickTargets(g, "str", { max: 3 });
     const all = pickTargets(g, "str");
     expect(spread).toEqual([all[0], all[2], all[4]]);
+  });
+
+  it("fills a suspect's report fields and the report's heap summary", () => {
+    const g = shop();
+    const a = analyseHeap(g);
+    const fields = explainSuspect(g, a, { type: "tuple", site: { file: "shop/catalog.py", line: 42 } });
+    expect(fields.retainers).toEqual(["module shop.catalog", ".INDEX", "ViewIndex._by_category", "dict['cat-3']", "list[…]", "tuple"]);
+    expect(fields.retained_bytes).toBe(88 + 5 * (64 + 100));
+    expect(fields.retainer_paths!.map((p) => p.objects)).toEqual([5]);
+    expect(explainSuspect(g, a, { type: "Missing" })).toEqual({ retainers: [], retained_bytes: 0, retainer_paths: [] });
+    expect(heapSummary({ pid: 7, pause_seconds: 0.01 }, a, 0.5)).toEqual({
+      pid: 7, objects: g.nodeCount, edges: g.edgeCount, pause_seconds: 0.01, capture_seconds: 0, analysis_seconds: a.seconds + 0.5, unreachable_objects: 0,
+    });
   });
 });
