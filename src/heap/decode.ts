@@ -71,6 +71,7 @@ class SectionReader {
   }
 
   strings(count: number): string[] {
+    this.need(count * 4, "the string table"); // each string takes 4 bytes at least: no huge allocation on a bad count
     const decoder = new TextDecoder("utf-8");
     const out = new Array<string>(count);
     for (let i = 0; i < count; i++) {

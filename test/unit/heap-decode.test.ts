@@ -63,6 +63,7 @@ describe("LTHG decode/encode", () => {
       [payload.slice(0, payload.byteLength - 4), /truncated in rootKind/],
       [payload.slice(0, 60), /truncated in (the string table|nodeType)/],
       [withU32(payload, 8 + 4 * 1, 99), /truncated|inconsistent/], // claims 99 edges
+      [withU32(payload, 16, 0xfffffff0), /truncated in the string table/], // claims 4 billion strings
     ];
     for (const [bytes, message] of cases) {
       const err = catchError(() => decodeHeapGraph(bytes));
