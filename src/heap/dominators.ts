@@ -188,9 +188,7 @@ function predecessorsByNumber(g: HeapGraph, w: Walk, n: number, reachLast: numbe
  * pass. Returns idom by vertex number. `path` is scratch for the path compression.
  */
 function semiAndIdom(n: number, parent: Uint32Array, isStartV: Uint8Array, predFirst: Uint32Array, predV: Uint32Array, path: Uint32Array): Uint32Array {
-  // the forest of the eval/link steps, one record per vertex: [ancestor (0 = none),
-  // label, semi of the label, semi] — caching the label's semi saves a random read per step
-  const ANC = 0, LAB = 1, LSEMI = 2, SEMI = 3;
+  // the forest of the eval/link steps (see ANC, LAB, LSEMI, SEMI below)
   const rec = new Uint32Array((n + 2) * 4);
   const idomV = new Uint32Array(n + 2);
   const bucketHead = new Uint32Array(n + 2);
@@ -200,24 +198,6 @@ function semiAndIdom(n: number, parent: Uint32Array, isStartV: Uint8Array, predF
     rec[v * 4 + LSEMI] = v;
     rec[v * 4 + SEMI] = v;
   }
-  // eval(v) for a linked v: compress v's forest path; rec[v] then holds its best label
-  const compress = (v: number): void => {
-    let sp = 0;
-    let x = v;
-    while (rec[rec[x * 4 + ANC]! * 4 + ANC] !== 0) {
-      path[sp++] = x;
-      x = rec[x * 4 + ANC]!;
-    }
-    while (sp > 0) {
-      const xi = path[--sp]! * 4;
-      const ai = rec[xi + ANC]! * 4;
-      if (rec[ai + LSEMI]! < rec[xi + LSEMI]!) {
-        rec[xi + LAB] = rec[ai + LAB]!;
-        rec[xi + LSEMI] = rec[ai + LSEMI]!;
-      }
-      rec[xi + ANC] = rec[ai + ANC]!;
-    }
-  };
   for (let w = n; w >= 2; w--) {
     let s = parent[w]!; // the tree edge from the parent (left out of the lists)
     if (isStartV[w] === 1) {
@@ -231,7 +211,7 @@ function semiAndIdom(n: number, parent: Uint32Array, isStartV: Uint8Array, predF
         // memory read); one above w is linked: its forest path's best label
         let sv = v;
         if (v > w) {
-          compress(v);
+          compress(rec, path, v);
           sv = rec[v * 4 + LSEMI]!;
         }
         if (sv < s) s = sv;
@@ -246,11 +226,40 @@ function semiAndIdom(n: number, parent: Uint32Array, isStartV: Uint8Array, predF
     rec[wi + ANC] = p;
     for (let v = bucketHead[p]!; v !== 0; v = bucketNext[v]!) {
       const vi = v * 4;
-      compress(v);
+      compress(rec, path, v);
       idomV[v] = rec[vi + LSEMI]! < rec[vi + SEMI]! ? rec[vi + LAB]! : p;
     }
     bucketHead[p] = 0;
   }
   for (let w = 2; w <= n; w++) if (idomV[w] !== rec[w * 4 + SEMI]) idomV[w] = idomV[idomV[w]!]!;
   return idomV;
+}
+
+/**
+ * The eval/link forest, one 4-word record per vertex: [ancestor (0 = none), label, semi of
+ * the label, semi]. Caching the label's semi saves a random read per step.
+ */
+const ANC = 0, LAB = 1, LSEMI = 2, SEMI = 3;
+
+/**
+ * eval(v) for a linked v: compresses v's forest path (iteratively: paths can be a million
+ * long), after which rec[v] holds the label of least semi on it. A module-level function,
+ * not a closure: measured ~10 % faster here.
+ */
+function compress(rec: Uint32Array, path: Uint32Array, v: number): void {
+  let sp = 0;
+  let x = v;
+  while (rec[rec[x * 4 + ANC]! * 4 + ANC] !== 0) {
+    path[sp++] = x;
+    x = rec[x * 4 + ANC]!;
+  }
+  while (sp > 0) {
+    const xi = path[--sp]! * 4;
+    const ai = rec[xi + ANC]! * 4;
+    if (rec[ai + LSEMI]! < rec[xi + LSEMI]!) {
+      rec[xi + LAB] = rec[ai + LAB]!;
+      rec[xi + LSEMI] = rec[ai + LSEMI]!;
+    }
+    rec[xi + ANC] = rec[ai + ANC]!;
+  }
 }
