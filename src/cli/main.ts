@@ -1,5 +1,6 @@
 import { attachCommand } from "./attach.js";
 import { UsageError } from "./errors.js";
+import { heapCommand } from "./heap.js";
 import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
 import { toolVersion } from "../collect/agent-path.js";
@@ -8,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => numbe
   run: { summary: "run a command and find its memory leaks", run: runCommand },
   report: { summary: "analyse a capture file again", run: reportCommand },
   attach: { summary: "find the memory leaks of a running Python process", run: attachCommand },
+  heap: { summary: "read a capture's heap graph: types, diffs, retainer paths, DOT, .heapsnapshot", run: heapCommand },
 };
 
 function help(): string {
