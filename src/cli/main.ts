@@ -2,12 +2,14 @@ import { attachCommand } from "./attach.js";
 import { UsageError } from "./errors.js";
 import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
+import { serveCommand } from "./serve.js";
 import { toolVersion } from "../collect/agent-path.js";
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => number | Promise<number> }> = {
   run: { summary: "run a command and find its memory leaks", run: runCommand },
   report: { summary: "analyse a capture file again", run: reportCommand },
   attach: { summary: "find the memory leaks of a running Python process", run: attachCommand },
+  serve: { summary: "show a capture's report live in a browser (127.0.0.1, with a token)", run: serveCommand },
 };
 
 function help(): string {
