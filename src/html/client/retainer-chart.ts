@@ -47,7 +47,7 @@ export function drawRetainerGraph(g: RetainerGraph): SVGElement {
       svg.appendChild(svgEl("path", { d: `M${x1},${y1} C${x1},${(y1 + y2) / 2} ${x2},${(y1 + y2) / 2} ${x2},${y2}`, class: "rg-edge" }));
     }
     const label = e.label.length > 30 ? `${e.label.slice(0, 29)}…` : e.label;
-    svg.appendChild(svgEl("text", { x: x2, y: y2 - 5, class: "rg-edge-label", "text-anchor": "middle" }, label, svgEl("title", {}, e.label)));
+    svg.appendChild(svgEl("g", {}, svgEl("text", { x: x2, y: y2 - 5, class: "rg-edge-label", "text-anchor": "middle" }, label), svgEl("title", {}, e.label)));
   }
   for (const n of g.nodes) {
     const x = cx(n) - RG_BOX_W / 2;
