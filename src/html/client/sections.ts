@@ -41,7 +41,7 @@ export function renderTypes(v: View): HTMLElement {
   const table = el(
     "table",
     { class: "types" },
-    el("tr", {}, el("th", {}, "type"), el("th", {}, "count after warm-up"), el("th", {}, "at the end"), el("th", {}, "per second"), el("th", {}, growing ? "p" : ""), el("th", {}, "count over time")),
+    el("tr", {}, el("th", {}, "type"), el("th", {}, growing ? "count after warm-up" : "at the first census"), el("th", {}, "at the end"), el("th", {}, "per second"), el("th", {}, growing ? "p" : ""), el("th", {}, "count over time")),
   );
   for (const t of v.types) {
     table.appendChild(
