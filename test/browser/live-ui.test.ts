@@ -27,7 +27,7 @@ it("updates live while a leaky program runs, then keeps the final verdict", asyn
   const dir = mkdtempSync(join(tmpdir(), "lt-live-"));
   fixture(dir, "long_leak.py");
   const line = markerLine("long_leak.py", "LEAK-SITE");
-  const cli = startCli(["run", "--ui", "-q", "--", "python3", "long_leak.py", "7"], dir, { LEAKTRAIL_UI_EVERY_MS: "300" });
+  const cli = startCli(["run", "--ui", "-q", "--", "python3", "long_leak.py", "10"], dir, { LEAKTRAIL_UI_EVERY_MS: "300" });
   const [url] = await cli.waitFor(/http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32}/, 20_000);
   expect((await fetch(url.slice(0, url.indexOf("?")))).status).toBe(403);
   expect((await fetch(url.replace(/token=[0-9a-f]+/, "token=nope"))).status).toBe(403);
@@ -35,13 +35,21 @@ it("updates live while a leaky program runs, then keeps the final verdict", asyn
   const w = await watchedPage(browser);
   await w.page.goto(url);
   await w.page.waitForSelector("html[data-live-state='running']", { timeout: 20_000 });
-  const measured = () => w.page.locator("#timeline .note").textContent().then((t) => Number(/([\d.]+) s measured/.exec(t ?? "")?.[1] ?? 0));
   const renders = () => w.page.locator("html").getAttribute("data-rendered").then(Number);
-  const first = { renders: await renders(), measured: await measured() };
-  await w.page.waitForFunction((n) => Number(document.documentElement.getAttribute("data-rendered")) >= n + 3, first.renders, { timeout: 20_000 });
-  // still running, and the timeline grew
+  // seconds measured, as the timeline's caption says; the page updates it as samples arrive
+  const measuredIn = () => Number(/([\d.]+) s measured/.exec(document.querySelector("#timeline .note")?.textContent ?? "")?.[1] ?? 0);
+  await w.page.waitForFunction(measuredIn, undefined, { timeout: 30_000 });
+  const first = { renders: await renders(), measured: await w.page.evaluate(measuredIn) };
+  await w.page.waitForFunction(
+    ([n, m]) => {
+      const s = Number(/([\d.]+) s measured/.exec(document.querySelector("#timeline .note")?.textContent ?? "")?.[1] ?? 0);
+      return Number(document.documentElement.getAttribute("data-rendered")) >= n + 2 && s > m;
+    },
+    [first.renders, first.measured] as const,
+    { timeout: 30_000 },
+  );
+  // it grew while the program still ran
   expect(await w.page.locator("html").getAttribute("data-live-state")).toBe("running");
-  expect(await measured()).toBeGreaterThan(first.measured);
   await screenshot(w.page, "body", "live-running.png");
 
   await w.page.waitForSelector("html[data-live-state='ended']", { timeout: 60_000 });
