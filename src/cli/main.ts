@@ -3,6 +3,7 @@ import { UsageError } from "./errors.js";
 import { heapCommand } from "./heap.js";
 import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
+import { serveCommand } from "./serve.js";
 import { toolVersion } from "../collect/agent-path.js";
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => number | Promise<number> }> = {
@@ -10,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => numbe
   report: { summary: "analyse a capture file again", run: reportCommand },
   attach: { summary: "find the memory leaks of a running Python process", run: attachCommand },
   heap: { summary: "read a capture's heap graph: types, diffs, retainer paths, DOT, .heapsnapshot", run: heapCommand },
+  serve: { summary: "show a capture's report live in a browser (127.0.0.1, with a token)", run: serveCommand },
 };
 
 function help(): string {

@@ -1,13 +1,16 @@
+import { resolve } from "node:path";
 import { buildModel } from "../analysis/model.js";
 import { analyse } from "../analysis/analyse.js";
 import { CaptureError, readCapture } from "../capture/reader.js";
 import { writeReportJson } from "../report/json.js";
 import { renderTerminal, styleFor } from "../report/terminal.js";
+import { writeHtmlFile } from "./html-output.js";
 import { UsageError } from "./errors.js";
 import { helpFor, parseOptions, type OptionTable } from "./options.js";
 
 export const REPORT_OPTIONS = {
   json: { type: "string", value: "FILE", help: "write the report as JSON (leaktrail.report/1)" },
+  html: { type: "string", value: "FILE", help: "write the report as one self-contained HTML page (opens offline)" },
   "fail-on-leak": { type: "boolean", help: "exit with status 3 when the capture shows a leak" },
   quiet: { type: "boolean", short: "q", help: "print no summary" },
   help: { type: "boolean", short: "h", help: "show this help" },
@@ -33,8 +36,9 @@ export function reportCommand(argv: string[]): number {
   }
   const model = buildModel(parsed.header, parsed.records, parsed.truncated);
   if (model.processes.length === 0) throw new UsageError(`report: ${path} holds no measurements from any Python process`);
-  const { report } = analyse(model);
+  const { report, processes } = analyse(model);
   if (!values.quiet) process.stdout.write(renderTerminal(report, styleFor(process.stdout)));
   if (values.json) writeReportJson(values.json, report);
+  if (values.html) writeHtmlFile("report", values.html, { model, report, processes, capturePath: resolve(path) });
   return values["fail-on-leak"] && report.verdict.leak ? 3 : 0;
 }

@@ -10,9 +10,16 @@ import { helpFor, numberOption, parseOptions, type OptionTable } from "./options
 import { StatusLine } from "./status-line.js";
 import { isTraceMode } from "../capture/format.js";
 import { LiveVerdict } from "./live-verdict.js";
+import { writeHtmlFile } from "./html-output.js";
+import { pendingView } from "../html/build-view.js";
+import { LiveFeed, viewOf } from "../html/live-feed.js";
+import { LiveServer } from "../html/live-server.js";
 
 export const RUN_OPTIONS = {
   json: { type: "string", value: "FILE", help: "write the report as JSON (leaktrail.report/1)" },
+  html: { type: "string", value: "FILE", help: "write the report as one self-contained HTML page (opens offline)" },
+  ui: { type: "boolean", help: "show the report live in a browser while the program runs (127.0.0.1, URL with a token on stderr; stops with the run)" },
+  port: { type: "string", value: "N", help: "port of the --ui server on 127.0.0.1 (default: any free one)" },
   capture: { type: "string", short: "o", value: "FILE", help: "where to write the capture (default: a new file in the temp folder)" },
   frames: { type: "string", value: "N", help: "frames kept per allocation traceback (default 16; 0 turns tracemalloc off)" },
   interval: { type: "string", value: "SECONDS", help: "seconds between cheap samples (default 0.1)" },
@@ -44,6 +51,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!isTraceMode(trace)) throw new UsageError(`run: --trace must be 'auto', 'windows' or 'full', not '${trace}'`);
   const capturePath = resolve(values.capture ?? defaultCapturePath());
   if (existsSync(capturePath)) throw new UsageError(`run: ${capturePath} exists already; a capture is never overwritten`);
+  const port = numberOption("run", "port", values.port, 0, 0, 65535);
+  if (values.port !== undefined && !values.ui) throw new UsageError("run: --port goes with --ui");
+  const ui = values.ui ? await startUi(positionals, capturePath, port) : null;
 
   const status = new StatusLine(process.stderr);
   status.start();
@@ -56,21 +66,35 @@ export async function runCommand(argv: string[]): Promise<number> {
       frames,
       interval,
       trace,
-      onRecord: (r) => status.onRecord(r),
+      onRecord: (r) => {
+        status.onRecord(r);
+        ui?.feed?.changed();
+      },
       onStart: (snapshot) => {
         live = new LiveVerdict(snapshot, (text) => status.setVerdict(text), values.json);
         live.start();
+        if (ui) {
+          ui.feed = new LiveFeed(snapshot, (v) => ui.server.publish(v), capturePath);
+          ui.feed.start();
+        }
       },
     });
   } catch (err) {
     (live as LiveVerdict | null)?.stop();
     status.stop();
+    await ui?.server.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "EACCES" || code === "EEXIST") throw new UsageError(`run: cannot write the capture ${capturePath}: ${(err as Error).message}`);
     throw err;
   }
   (live as LiveVerdict | null)?.stop();
   status.stop();
+  if (ui) {
+    // the pages keep this last view; the server does not outlive the run
+    ui.feed?.stop();
+    ui.server.publish(viewOf(result.model, capturePath, "ended"));
+    await ui.server.close();
+  }
   if (result.spawnError) {
     rmSync(capturePath, { force: true }); // it holds nothing but its header
     throw new UsageError(`run: ${result.spawnError}`, 127);
@@ -83,15 +107,34 @@ export async function runCommand(argv: string[]): Promise<number> {
     );
     return childStatus !== 0 ? childStatus : 2;
   }
-  const { report } = analyse(result.model);
+  const { report, processes } = analyse(result.model);
   if (!values.quiet) {
     process.stderr.write(renderTerminal(report, styleFor(process.stderr)));
     process.stderr.write(`capture: ${capturePath}\n`);
   }
   if (values.json) writeReportJson(values.json, report);
+  if (values.html) writeHtmlFile("run", values.html, { model: result.model, report, processes, capturePath });
   if (values["fail-on-leak"] && report.verdict.leak) return 3;
   if (result.stopped) return 128 + signalNumber(result.stopSignal ?? "SIGINT"); // 130 after Ctrl-C, 143 after SIGTERM
   return childStatus;
+}
+
+interface Ui {
+  server: LiveServer;
+  feed: LiveFeed | null;
+}
+
+/** `--ui`: the live page's server, listening before the program starts, its URL on stderr. */
+async function startUi(command: string[], capturePath: string, port: number): Promise<Ui> {
+  const server = new LiveServer(pendingView(command, process.cwd(), capturePath, { state: "waiting", updated: Date.now() / 1000 }));
+  let url: string;
+  try {
+    url = await server.listen(port);
+  } catch (err) {
+    throw new UsageError(`run: --ui cannot listen on 127.0.0.1:${port}: ${(err as Error).message}`);
+  }
+  process.stderr.write(`leaktrail: live report at ${url}\n`);
+  return { server, feed: null };
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
