@@ -13,6 +13,7 @@ import {
   type Series,
 } from "./series.js";
 import { trendTest, type TrendResult } from "./stats.js";
+import { addRetainers } from "./retainers.js";
 import { buildSuspects, growthOver, promoteClass, typeRanker, typeSites, type GrowingType } from "./suspects.js";
 import { formatBytes, formatRate } from "../report/units.js";
 import { pooledSuspects } from "./group-evidence.js";
@@ -373,7 +374,12 @@ const KIND_ORDER: Record<LeakKind, number> = { "python-unreachable": 3, "python-
  * (process-groups.ts); the run leaks when any judged process leaks, and the worst leak —
  * of the group whose processes agree most — leads.
  */
-export function analyse(model: CaptureModel): { report: Report; processes: ProcessAnalysis[] } {
+export interface AnalyseOptions {
+  /** Explain suspects from heap graphs (dominators, retainer paths): off for live verdicts, which run often. */
+  heap?: boolean;
+}
+
+export function analyse(model: CaptureModel, opts: AnalyseOptions = {}): { report: Report; processes: ProcessAnalysis[] } {
   const processes = model.processes.map((p) => analyseProcess(p, model.header.cwd));
   const groups = groupProcesses(processes);
   const groupOf = new Map<number, ProcessGroup>();
@@ -407,6 +413,7 @@ export function analyse(model: CaptureModel): { report: Report; processes: Proce
   // the leading process's (or group's) suspects first, then the others', each by bytes
   suspects.sort((a, b) => first(b) - first(a) || b.size_growth_bytes - a.size_growth_bytes);
   promoteClass(suspects, typeRanker(processes.map((p) => p.proc)));
+  const heap = opts.heap === false ? undefined : addRetainers(suspects, model, leadPid);
 
   for (const g of groups) {
     g.top = g.top ?? (pooled.get(g)?.[0] ?? null);
@@ -431,6 +438,7 @@ export function analyse(model: CaptureModel): { report: Report; processes: Proce
         : "No Python process reported: nothing was measured.",
     },
     suspects,
+    ...(heap ? { heap } : {}),
     growing_types: lead?.growingTypes ?? [],
     processes: summaries,
     groups: groups.map((g) => summarizeGroup(g, g.top)),

@@ -237,6 +237,13 @@ export interface HeapGraphRecord {
   data: string;
 }
 
+/** When the agent takes heap graphs (`--heap-graph`). */
+export type HeapGraphMode = "auto" | "exit" | "off";
+export const HEAP_GRAPH_MODES: readonly HeapGraphMode[] = ["auto", "exit", "off"];
+export function isHeapGraphMode(value: string): value is HeapGraphMode {
+  return (HEAP_GRAPH_MODES as readonly string[]).includes(value);
+}
+
 /** How the agent uses tracemalloc (`--trace`). */
 export type TraceMode = "auto" | "windows" | "full";
 export const TRACE_MODES: readonly TraceMode[] = ["auto", "windows", "full"];

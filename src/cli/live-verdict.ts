@@ -38,7 +38,7 @@ export class LiveVerdict {
     try {
       const model = this.snapshot();
       if (model.processes.length === 0) return null;
-      report = analyse(model).report;
+      report = analyse(model, { heap: false }).report;
     } catch {
       return null; // a verdict so far is a courtesy; the final one is what counts
     }

@@ -8,7 +8,7 @@ import { renderTerminal, styleFor } from "../report/terminal.js";
 import { UsageError } from "./errors.js";
 import { helpFor, numberOption, parseOptions, type OptionTable } from "./options.js";
 import { StatusLine } from "./status-line.js";
-import { isTraceMode } from "../capture/format.js";
+import { isHeapGraphMode, isTraceMode } from "../capture/format.js";
 import { LiveVerdict } from "./live-verdict.js";
 import { writeHtmlFile } from "./html-output.js";
 import { pendingView } from "../html/build-view.js";
@@ -24,6 +24,8 @@ export const RUN_OPTIONS = {
   frames: { type: "string", value: "N", help: "frames kept per allocation traceback (default 16; 0 turns tracemalloc off)" },
   interval: { type: "string", value: "SECONDS", help: "seconds between cheap samples (default 0.1)" },
   trace: { type: "string", value: "MODE", help: "auto (default): tracemalloc for the whole run while the traced program leaves a CPU mostly idle, else only in short, budgeted windows from its first second on; windows: only in windows from the start (a few % on allocation-heavy code); full: the whole run, always (exact; 10-25x slower on allocation-heavy code)" },
+  "heap-graph": { type: "string", value: "WHEN", help: "auto (default): heap graphs (why objects are alive) at 3 s, then at doubling ages while the heap grows, and at exit; exit: only at exit; off: none. Each is walked by a forked copy: the program pauses only for the fork" },
+  "heap-values": { type: "boolean", help: "keep str and bytes contents in heap graphs (first 200 characters); by default only their lengths, dict keys and attribute names are kept" },
   "fail-on-leak": { type: "boolean", help: "exit with status 3 when a leak is found (instead of the program's own)" },
   quiet: { type: "boolean", short: "q", help: "print no summary (the JSON report is still written)" },
   help: { type: "boolean", short: "h", help: "show this help" },
@@ -49,6 +51,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const interval = numberOption("run", "interval", values.interval, 0.1, 0.01, 60);
   const trace = values.trace ?? process.env.LEAKTRAIL_TRACE ?? "auto";
   if (!isTraceMode(trace)) throw new UsageError(`run: --trace must be 'auto', 'windows' or 'full', not '${trace}'`);
+  const heapGraphs = values["heap-graph"] ?? "auto";
+  if (!isHeapGraphMode(heapGraphs)) throw new UsageError(`run: --heap-graph must be 'auto', 'exit' or 'off', not '${heapGraphs}'`);
   const capturePath = resolve(values.capture ?? defaultCapturePath());
   if (existsSync(capturePath)) throw new UsageError(`run: ${capturePath} exists already; a capture is never overwritten`);
   const port = numberOption("run", "port", values.port, 0, 0, 65535);
@@ -66,6 +70,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       frames,
       interval,
       trace,
+      heapGraphs,
+      heapValues: values["heap-values"] === true,
       onRecord: (r) => {
         status.onRecord(r);
         ui?.feed?.changed();

@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { CaptureRecord, TraceMode } from "../capture/format.js";
+import type { CaptureRecord, HeapGraphMode, TraceMode } from "../capture/format.js";
 import { CaptureWriter } from "../capture/writer.js";
 import { ModelBuilder, type CaptureModel } from "../analysis/model.js";
 import { agentPythonDir, toolVersion } from "./agent-path.js";
@@ -20,6 +20,10 @@ export interface SessionOptions {
   interval: number;
   /** tracemalloc for the whole run, in short windows, or the one while cheap, then the other. */
   trace?: TraceMode;
+  /** When heap graphs are taken. */
+  heapGraphs?: HeapGraphMode;
+  /** Keep str and bytes contents in heap graphs. */
+  heapValues?: boolean;
   /** Called for every record, as it arrives (the live status line). */
   onRecord?: (record: CaptureRecord) => void;
   /** Called once the run starts, with a way to see the model as it stands (live verdicts). */
@@ -147,6 +151,8 @@ export function runSession(opts: SessionOptions): Promise<SessionResult> {
         LEAKTRAIL_FRAMES: String(opts.frames),
         LEAKTRAIL_INTERVAL: String(opts.interval),
         LEAKTRAIL_TRACE: opts.trace ?? "auto",
+        LEAKTRAIL_HEAP_GRAPH: opts.heapGraphs ?? "auto",
+        LEAKTRAIL_HEAP_VALUES: opts.heapValues ? "1" : "",
       };
       const [file, ...args] = opts.command;
       child = spawn(file as string, args, { stdio: "inherit", env });

@@ -3,6 +3,7 @@ import { CaptureError, parseCapture } from "../capture/reader.js";
 import type { Header } from "../capture/format.js";
 import { inflateHeapGraph } from "./decode.js";
 import { encodeHeapGraphRecordData } from "./encode.js";
+import { withoutTheAgent } from "./agent-filter.js";
 import { HeapGraphError } from "./errors.js";
 import type { HeapGraph } from "./format.js";
 
@@ -74,13 +75,13 @@ export function readCaptureGraphs(path: string): { header: Header; graphs: HeapG
   return { header, graphs };
 }
 
-/** The graph a record carries, checked against the record's own counts. */
+/** The graph a record carries, checked against the record's own counts, without the agent's own objects. */
 export function decodeGraphRecord(r: HeapGraphRecord): HeapGraph {
   const g = inflateHeapGraph(Buffer.from(r.data, "base64"));
   if (g.nodeCount !== r.objects || g.edgeCount !== r.edges) {
     throw new HeapGraphError(`heap graph of pid ${r.pid}: the record says ${r.objects} objects and ${r.edges} edges, its data holds ${g.nodeCount} and ${g.edgeCount}`);
   }
-  return g;
+  return withoutTheAgent(g);
 }
 
 /** A record for a graph (tests build captures with it; the CLI never writes one). */

@@ -126,7 +126,7 @@ function validate(g: HeapGraph): void {
   for (let r = 0; r < g.rootNode.length; r++) {
     if (g.rootNode[r]! >= N) throw bad(`root ${r} is node ${g.rootNode[r]} of ${N}`);
     const kind = g.rootKind[r]!;
-    if (kind < 1 || kind > 3) throw bad(`root ${r} has unknown kind ${kind}`);
+    if (kind < 1 || kind > 4) throw bad(`root ${r} has unknown kind ${kind}`);
   }
 }
 

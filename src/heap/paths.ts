@@ -4,10 +4,11 @@ import type { Dominators } from "./dominators.js";
 /**
  * Shortest paths from the roots to every node at once: one forward BFS with parent
  * pointers, O(N + E), whatever the number of targets (a reverse BFS per target would cost
- * O(N + E) each). Roots are seeded modules first, then threads, then EXTERNAL: among
- * equally short paths, the first discovered wins, so an object a module global holds is
- * explained by that global rather than by C code that also holds it. Garbage (nodes no root
- * reaches) is walked last, from the dominator walk's pseudo-roots.
+ * O(N + E) each). Modules are seeded first, then threads: among equally short paths, the
+ * first discovered wins. EXTERNAL roots (held from C) start a second walk, for what the
+ * first did not reach, so an object a module global holds is explained by that global
+ * even when C code also holds it closer. Garbage (nodes no root reaches) is walked last,
+ * from the dominator walk's pseudo-roots.
  */
 export interface PathTree {
   /** The node each node was discovered from, NONE for a start. */
@@ -30,11 +31,17 @@ export function shortestPathTree(g: HeapGraph, dom: Pick<Dominators, "pseudoRoot
   };
   const queue = new Uint32Array(Math.max(N, 1));
   let tail = 0;
-  for (const kind of [RootKind.MODULE, RootKind.THREAD, RootKind.EXTERNAL]) {
-    for (let r = 0; r < g.rootNode.length; r++) if (g.rootKind[r] === kind) tail = seed(tree, queue, tail, g.rootNode[r]!, kind);
+  let head = 0;
+  // EXTERNAL roots only for what no module or thread reaches: an object is often held from
+  // C as well (a thread-local's per-thread dicts, a type's caches), and "held from C" one
+  // step away would hide the module global that explains it several steps away.
+  for (const kinds of [[RootKind.MODULE, RootKind.THREAD], [RootKind.EXTERNAL]]) {
+    for (const kind of kinds) {
+      for (let r = 0; r < g.rootNode.length; r++) if (g.rootKind[r] === kind) tail = seed(tree, queue, tail, g.rootNode[r]!, kind);
+    }
+    head = bfs(g, tree, queue, head, tail);
+    tail = head;
   }
-  let head = bfs(g, tree, queue, 0, tail);
-  tail = head;
   for (const p of dom.pseudoRoots) tail = seed(tree, queue, tail, p, 0);
   bfs(g, tree, queue, head, tail);
   return tree;

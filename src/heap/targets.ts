@@ -14,7 +14,13 @@ export interface PickOptions {
  * the sample spans old and new instances alike.
  */
 export function pickTargets(g: HeapGraph, typeName: string, opts: PickOptions = {}): number[] {
-  const max = opts.max ?? 200;
+  const { all, atSite } = instancesOf(g, typeName, opts.site);
+  return spread(atSite.length > 0 ? atSite : all, opts.max ?? 200);
+}
+
+/** Every instance of a type, and those of them allocated at `site` ("file:line"). */
+export function instancesOf(g: HeapGraph, typeName: string, site?: string): { all: number[]; atSite: number[] } {
+  const opts = { site };
   const typeIds = new Uint8Array(g.strings.length);
   const siteIds = new Uint8Array(g.strings.length);
   let anyType = false;
@@ -25,7 +31,7 @@ export function pickTargets(g: HeapGraph, typeName: string, opts: PickOptions = 
     }
     if (opts.site && sameSite(s, opts.site)) siteIds[i] = 1;
   });
-  if (!anyType) return [];
+  if (!anyType) return { all: [], atSite: [] };
   const all: number[] = [];
   const atSite: number[] = [];
   for (let v = 0; v < g.nodeCount; v++) {
@@ -34,14 +40,15 @@ export function pickTargets(g: HeapGraph, typeName: string, opts: PickOptions = 
     const site = g.nodeSite[v]!;
     if (site !== NONE && siteIds[site] === 1) atSite.push(v);
   }
-  return spread(atSite.length > 0 ? atSite : all, max);
+  return { all, atSite };
 }
 
 function sameSite(a: string, b: string): boolean {
   return a === b || a.endsWith(`/${b}`) || b.endsWith(`/${a}`);
 }
 
-function spread(xs: number[], max: number): number[] {
+/** At most `max` of `xs`, every k-th, so that a sample spans old and new alike. */
+export function spread(xs: number[], max: number): number[] {
   if (xs.length <= max) return xs;
   const out: number[] = [];
   for (let i = 0; i < max; i++) out.push(xs[Math.floor((i * xs.length) / max)]!);

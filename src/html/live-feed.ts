@@ -14,7 +14,7 @@ export function viewOf(model: CaptureModel, capturePath: string | null, state: "
     if (state === "ended") waiting.verdict.explanation = "The run ended before any Python process reported: nothing to analyse.";
     return waiting;
   }
-  const { report, processes } = analyse(model);
+  const { report, processes } = analyse(model, { heap: false });
   return buildView({ model, report, processes, capturePath, live });
 }
 

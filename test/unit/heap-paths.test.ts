@@ -61,7 +61,7 @@ describe("retainer paths", () => {
     expect(ex.clusters[1]!.strings).toEqual(["thread MainThread", "local pending", "list[…]", "tuple"]);
   });
 
-  it("prefers a module's path over C's when equally short", () => {
+  it("explains by a module's path, even a longer one, before C's", () => {
     const g = buildHeapGraph({
       nodes: [{ id: "c", type: "builtins.dict" }, { id: "m", type: "builtins.module", name: "bus" }, { id: "x", type: "app.Listener" }],
       edges: [["c", "x", REF], ["m", "x", ATTR, "BUS"]],
@@ -73,7 +73,13 @@ describe("retainer paths", () => {
       edges: [["c", "x", REF], ["m", "y", ATTR, "BUS"], ["y", "x", ITEM, "a"]],
       roots: [["m", RootKind.MODULE], ["c", RootKind.EXTERNAL]],
     });
-    expect(explainTargets(direct, analyseHeap(direct), [3]).retainers).toEqual(["held from C", "dict", "Listener"]);
+    expect(explainTargets(direct, analyseHeap(direct), [3]).retainers).toEqual(["module bus", ".BUS", "dict['a']", "Listener"]);
+    const onlyC = buildHeapGraph({
+      nodes: [{ id: "c", type: "builtins.dict" }, { id: "m", type: "builtins.module", name: "bus" }, { id: "x", type: "app.Listener" }],
+      edges: [["c", "x", REF]],
+      roots: [["m", RootKind.MODULE], ["c", RootKind.EXTERNAL]],
+    });
+    expect(explainTargets(onlyC, analyseHeap(onlyC), [2]).retainers).toEqual(["held from C", "dict", "Listener"]);
   });
 
   it("keeps a key that every object shares, and generalises one that differs", () => {
