@@ -1,6 +1,7 @@
 import { attachCommand } from "./attach.js";
 import { UsageError } from "./errors.js";
 import { reportCommand } from "./report.js";
+import { linesCommand } from "./lines.js";
 import { profileCommand } from "./profile.js";
 import { runCommand } from "./run.js";
 import { toolVersion } from "../collect/agent-path.js";
@@ -9,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => numbe
   run: { summary: "run a command and find its memory leaks", run: runCommand },
   report: { summary: "analyse a capture file again", run: reportCommand },
   attach: { summary: "find the memory leaks of a running Python process", run: attachCommand },
+  lines: { summary: "memory allocated and kept by each line of chosen functions", run: linesCommand },
   profile: { summary: "CPU flame graph (svg, speedscope, pprof, folded) of a command or a process", run: profileCommand },
 };
 
