@@ -33,6 +33,7 @@ except ImportError:  # pragma: no cover - a Python built without tracemalloc
 
 SCHEMA = "leaktrail.stacks/1"
 _HERE = os.path.dirname(os.path.abspath(__file__))
+_PYTHON_DIR = os.path.dirname(_HERE) + os.sep
 # Linux's per-thread CPU clock of a kernel thread id (include/linux/posix-timers.h:
 # MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED)). Built from Thread.native_id rather than with
 # time.pthread_getcpuclockid(ident), whose pthread_t may point at a thread that just ended;
@@ -258,10 +259,19 @@ class StackSampler:
             return
         groups = {}
         size_all = count_all = 0
+        ours = {}  # filename -> under leaktrail's python folder (the sampler, sitecustomize)
         for trace in _get_traces():
             size, raw = trace[1], trace[2]
-            if raw and raw[0][0].startswith(_HERE):
-                continue  # our own tables
+            mine = False
+            for frame in raw:
+                own = ours.get(frame[0])
+                if own is None:
+                    own = ours[frame[0]] = frame[0].startswith(_PYTHON_DIR)
+                if own:
+                    mine = True
+                    break
+            if mine:
+                continue  # our own tables and threads
             size_all += size
             count_all += 1
             row = groups.get(raw)

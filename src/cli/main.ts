@@ -1,6 +1,7 @@
 import { attachCommand } from "./attach.js";
 import { UsageError } from "./errors.js";
 import { reportCommand } from "./report.js";
+import { flameCommand } from "./flame.js";
 import { linesCommand } from "./lines.js";
 import { profileCommand } from "./profile.js";
 import { runCommand } from "./run.js";
@@ -10,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => numbe
   run: { summary: "run a command and find its memory leaks", run: runCommand },
   report: { summary: "analyse a capture file again", run: reportCommand },
   attach: { summary: "find the memory leaks of a running Python process", run: attachCommand },
+  flame: { summary: "memory flame graph of a capture, or of what grew between two", run: flameCommand },
   lines: { summary: "memory allocated and kept by each line of chosen functions", run: linesCommand },
   profile: { summary: "CPU flame graph (svg, speedscope, pprof, folded) of a command or a process", run: profileCommand },
 };
