@@ -399,19 +399,20 @@ class LineProfiler:
             size, raw = trace[1], trace[2]
             if not raw:
                 continue
+            hit = False
             mine = False
-            for filename, _ in raw:
+            seen = None
+            for filename, lineno in raw:  # innermost first
                 own = ours.get(filename)
                 if own is None:
                     own = ours[filename] = filename.startswith(_HERE)
                 if own:
-                    mine = True
-                    break
-            if mine:
-                continue  # our own accounting (a helper thread, our tables)
-            hit = False
-            seen = None
-            for filename, lineno in raw:
+                    # our own accounting (a helper thread, our tables), unless a profiled
+                    # line came first: then this is the decorator's wrapper, further out
+                    if not hit:
+                        mine = True
+                        break
+                    continue
                 targets = by_file.get(filename)
                 if targets is None:
                     continue
@@ -429,6 +430,8 @@ class LineProfiler:
                         row[KEPT] += size
                         row[BLOCKS] += 1
                         hit = True
+            if mine:
+                continue
             if not hit:
                 self._unattributed[0] += size
                 self._unattributed[1] += 1
