@@ -154,7 +154,15 @@ class StackSampler:
         clock = time.perf_counter
         next_tick = clock() + interval
         next_flush = clock() + self.flush_every
+        last_flush = clock()
+        unflushed = 0  # CPU ns charged since the last write
         cpu0 = time.thread_time_ns()
+        try:
+            # a first, empty file says "this process exists": the CLI waits for the final
+            # write of every process it knows of that is still running when the command ends
+            self.flush(final=False)
+        except Exception as exc:
+            self._error("flush", exc)
         while not self._stop:
             delay = next_tick - clock()
             if delay > 0:
@@ -163,13 +171,19 @@ class StackSampler:
             now = clock()
             if next_tick < now:  # fell behind (a long GIL hold): skip, do not burst
                 next_tick = now + interval
+            busy = 0
             try:
                 with self._lock:
-                    self._tick(own)
+                    busy = self._tick(own)
             except Exception as exc:
                 self._error("tick", exc)
-            if now >= next_flush:
+            unflushed += busy
+            # Write every few seconds, and as soon as a busy process goes idle: a pool
+            # worker that finished its tasks waits, then is SIGTERMed without a word.
+            if now >= next_flush or (unflushed and not busy and now - last_flush >= 0.1):
                 next_flush = now + self.flush_every
+                last_flush = now
+                unflushed = 0
                 try:
                     self.flush(final=False)
                 except Exception as exc:
@@ -238,6 +252,7 @@ class StackSampler:
             row[1] += cpu
             if alloc:
                 row[2] += alloc * cpu // total_cpu if total_cpu else (alloc if key[0] == 0 else 0)
+        return total_cpu if _HAVE_THREAD_CLOCKS else len(seen)
 
     def _alloc_rise(self):
         """Bytes the traced heap rose above its level at the previous tick, at its highest."""

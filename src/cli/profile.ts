@@ -8,7 +8,7 @@ import { formatFor, formatList, type ProfileFormat } from "../profile/formats.js
 import { functionTable, renderFunctionTable } from "../profile/function-table.js";
 import { total, valueIndex, type Profile } from "../profile/model.js";
 import type { RawStacks } from "../profile/raw.js";
-import { readStacksDir } from "../profile/read-stacks.js";
+import { settleStacksDir } from "../profile/read-stacks.js";
 import { stacksProfile } from "../profile/stacks-profile.js";
 import { UsageError } from "./errors.js";
 import { helpFor, numberOption, parseOptions, type OptionTable } from "./options.js";
@@ -30,6 +30,9 @@ export const PROFILE_OPTIONS = {
 const USAGE = "leaktrail profile [options] -- COMMAND [ARGS...]\n       leaktrail profile [options] --pid PID [--duration SECONDS]";
 const SUMMARY =
   "Samples the Python stacks of every thread of every Python process COMMAND starts (100 times a\nsecond, from a thread inside each process) and writes a CPU profile: a flame graph, speedscope,\npprof or folded stacks. With --memory, per function also the bytes allocated and retained. The\nprogram's output passes through untouched; the exit status is the program's.";
+
+/** How long to wait, after the command ended, for processes it left running to write their profile. */
+const DRAIN_MS = 3000;
 
 const VALUES: Record<string, string> = { cpu: "cpu", wall: "samples", alloc: "alloc_space", retained: "inuse_space" };
 
@@ -75,7 +78,7 @@ export async function profileCommand(argv: string[]): Promise<number> {
       const result = await runChild(positionals, env);
       if (result.spawnError) throw new UsageError(`profile: ${result.spawnError}`, 127);
       status = childStatus(result);
-      raws = readStacksDir(dir);
+      raws = (await settleStacksDir(dir, DRAIN_MS)).filter((r) => r.ticks > 0 || r.stacks.length > 0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
