@@ -102,8 +102,7 @@ class StackSampler:
             self._started_tracing = True
         self._start_thread()
         atexit.register(self._at_exit)
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=self._after_fork_in_child)
+        _register_fork_hook()
 
     def _start_thread(self):
         self._stop = False
@@ -145,6 +144,20 @@ class StackSampler:
             self.flush(final=True)
         except Exception:
             pass
+
+    def detach(self):
+        """Stops sampling and leaves the process as it was (``leaktrail profile --pid``)."""
+        self.stop(timeout=2.0)
+        try:
+            atexit.unregister(self._at_exit)
+        except Exception:
+            pass
+        try:
+            self.flush(final=True)
+        finally:
+            if self._started_tracing and tracemalloc.is_tracing():
+                tracemalloc.stop()
+            self._started_tracing = False
 
     # -- sampling ------------------------------------------------------------------------
 
@@ -342,6 +355,51 @@ class StackSampler:
 
 
 _sampler = None
+_fork_hook_registered = False
+
+
+def _after_fork_in_child():
+    sampler = _sampler
+    if sampler is not None:
+        sampler._after_fork_in_child()
+
+
+def _register_fork_hook():
+    """One hook for the module: os.register_at_fork cannot unregister, and a bound method
+    would keep a detached sampler alive and sampling in every later child."""
+    global _fork_hook_registered
+    if not _fork_hook_registered and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        _fork_hook_registered = True
+
+
+def start(out_dir, hz=100.0, memory=False, frames=16):
+    """Starts sampling by hand (``leaktrail profile --pid`` injects a call); never raises.
+    True when a sampler runs afterwards."""
+    global _sampler
+    if _sampler is not None:
+        return True
+    try:
+        sampler = StackSampler(out_dir, hz=hz, memory=memory, frames=frames)
+        sampler.start()
+        _sampler = sampler
+        return True
+    except Exception:
+        _sampler = None
+        return False
+
+
+def detach():
+    """Stops the sampler started by :func:`start`, writing its final file; never raises."""
+    global _sampler
+    sampler, _sampler = _sampler, None
+    if sampler is None:
+        return False
+    try:
+        sampler.detach()
+    except Exception:
+        pass
+    return True
 
 
 def start_from_environment():

@@ -4,7 +4,7 @@
  * every output is read back by an independent reader (protobufjs + profile.proto, ajv +
  * speedscope's schema, an XML parser).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -153,6 +153,37 @@ describe("leaktrail profile -- COMMAND", () => {
     const stacks = [...parseFolded(readFileSync(join(dir, "mp.folded"), "utf8")).keys()];
     const withWork = new Set(stacks.filter((s) => s.includes("child_work")).map((s) => s.split(";")[0]));
     expect(withWork.size, stacks.join("\n")).toBeGreaterThanOrEqual(2); // a fork worker and the spawn child
+  });
+});
+
+describe("leaktrail profile --pid", () => {
+  it("samples a running process with gdb and leaves it as it was: no thread, tracemalloc off", async () => {
+    const dir = tempDir();
+    fixture(dir, "attach_busy.py");
+    const target = spawn(PYTHON, ["attach_busy.py", "60"], { cwd: dir, env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    target.stdout.on("data", (b: Buffer) => (out += b.toString("utf8")));
+    const ended = new Promise<number | null>((res) => target.on("exit", (code) => res(code)));
+    try {
+      while (!out.includes("pid ")) await new Promise((r) => setTimeout(r, 50));
+      const r = await new Promise<{ code: number | null; stderr: string }>((res) => {
+        const c = spawn(process.execPath, [BIN, "profile", "--pid", String(target.pid), "--duration", "2", "--memory", "-o", "busy.folded"], { cwd: dir, env: cliEnv() });
+        let stderr = "";
+        c.stderr.on("data", (b: Buffer) => (stderr += b.toString("utf8")));
+        c.on("exit", (code) => res({ code, stderr }));
+      });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/sampling process \d+ \(Python 3\.\d+\.\d+\) with (gdb|sys\.remote_exec) for 2 s/);
+      const f = byFunction(readFileSync(join(dir, "busy.folded"), "utf8"));
+      const all = [...f.values()].reduce((a, b) => Math.max(a, b), 0);
+      expect(f.get("main")! / all).toBeGreaterThan(0.8);
+      target.kill("SIGUSR1");
+      expect(await ended).toBe(0);
+      expect(out).toContain("tracing False\n");
+      expect(out).toContain("threads 1 MainThread\n");
+    } finally {
+      target.kill("SIGKILL");
+    }
   });
 });
 
