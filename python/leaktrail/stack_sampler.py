@@ -102,6 +102,7 @@ class StackSampler:
             self._started_tracing = True
         self._start_thread()
         atexit.register(self._at_exit)
+        _running.append(self)
         _register_fork_hook()
 
     def _start_thread(self):
@@ -134,6 +135,8 @@ class StackSampler:
 
     def stop(self, timeout=1.0):
         self._stop = True
+        if self in _running:
+            _running.remove(self)
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -358,9 +361,11 @@ _sampler = None
 _fork_hook_registered = False
 
 
+_running = []  # samplers started and not stopped: forked children restart theirs
+
+
 def _after_fork_in_child():
-    sampler = _sampler
-    if sampler is not None:
+    for sampler in list(_running):
         sampler._after_fork_in_child()
 
 
