@@ -1,0 +1,160 @@
+"""Profiler overhead, side by side with peers. Standard library only:
+
+    python3 bench/profile_overhead.py [--runs 3] [--rounds 300] [--calls 2000]
+
+1. Sampler: a CPU-bound program (bench/workload_cpu.py) run plain, with the sampler alone
+   (started by the environment, no CLI: the in-process cost), under `leaktrail profile -o
+   FILE.svg` (100 Hz; adds the CLI's start and the flame graph), under `leaktrail profile
+   --memory` and under `py-spy record -o FILE.svg` (100 Hz, py-spy's default rate). py-spy samples from outside with ptrace; if it
+   cannot attach here it is run again with --nonblocking (it then does not pause the
+   target) and the table says so.
+2. Lines: a function that allocates on every line (bench/workload_lines.py) run plain, with
+   `leaktrail lines --function __main__:handle`, with `@leaktrail.lines.profile` and with
+   memory_profiler's `@profile`.
+
+Each configuration runs --runs times, interleaved; the table shows the median wall time and
+its ratio to the plain median measured in the same invocation. py-spy and memory_profiler
+are pip-installed into the benchmark virtualenv bench/.venv (benchmark-only, never
+dependencies of leaktrail); every configuration uses that venv's Python.
+"""
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CLI = os.path.join(ROOT, "bin", "leaktrail")
+VENV = os.path.join(HERE, ".venv")
+CPU = os.path.join(HERE, "workload_cpu.py")
+LINES = os.path.join(HERE, "workload_lines.py")
+PEERS = {"py-spy": "py_spy", "memory_profiler": "memory_profiler"}
+
+sys.path.insert(0, HERE)
+import run as bench  # noqa: E402  (log, ensure_built, run_bounded)
+
+
+def venv_python(args):
+    if args.python:
+        return args.python
+    py = os.path.join(VENV, "bin", "python")
+    if not os.path.exists(py):
+        bench.log("bench: creating the benchmark virtualenv %s" % VENV)
+        if subprocess.run([sys.executable, "-m", "venv", VENV], timeout=300).returncode != 0:
+            sys.exit("bench: could not create %s" % VENV)
+    missing = [pkg for pkg, mod in PEERS.items() if subprocess.run([py, "-c", "import " + mod], capture_output=True).returncode != 0]
+    if missing:
+        bench.log("bench: pip install %s into the benchmark virtualenv (benchmark-only peers)" % " ".join(missing))
+        done = subprocess.run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check"] + missing,
+                              capture_output=True, text=True, timeout=900)
+        if done.returncode != 0:
+            bench.log("bench: installing %s failed: %s" % (" ".join(missing), (done.stderr or "").strip().splitlines()[-1:]))
+    return py
+
+
+def version_of(py, dist):
+    code = "import importlib.metadata as m\ntry: print(m.version(%r))\nexcept Exception: print('-')" % dist
+    return subprocess.run([py, "-c", code], capture_output=True, text=True, timeout=60).stdout.strip() or "-"
+
+
+def py_spy(py):
+    exe = os.path.join(os.path.dirname(py), "py-spy")
+    return exe if os.path.exists(exe) else None
+
+
+def measure(configs, runs, timeout):
+    """configs: [(label, cmd, env)]; interleaved runs; {label: (median seconds, failures)}."""
+    times = {label: [] for label, _, _ in configs}
+    fails = {label: 0 for label, _, _ in configs}
+    for r in range(runs):
+        for label, cmd, env in configs:
+            bench.log("  run %d/%d: %s" % (r + 1, runs, label))
+            seconds, rc, _ = bench.run_bounded(cmd, timeout, env=env)
+            if rc == 0:
+                times[label].append(seconds)
+            else:
+                fails[label] += 1
+    return {label: (statistics.median(t) if t else None, fails[label]) for label, t in times.items()}
+
+
+def table(title, configs, results, notes):
+    plain = results[configs[0][0]][0]
+    print("\n### %s\n" % title)
+    print("| configuration | median wall s | ratio to plain |")
+    print("|---|---:|---:|")
+    for label, _, _ in configs:
+        median, fails = results[label]
+        if median is None:
+            print("| %s | failed | - |" % label)
+            continue
+        ratio = median / plain if plain else float("nan")
+        print("| %s | %.2f | %.2fx%s |" % (label, median, ratio, " (%d failed)" % fails if fails else ""))
+    for n in notes:
+        print("\n%s" % n)
+    sys.stdout.flush()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=300, help="rounds of the CPU workload (default 300, ~4-5 s plain)")
+    parser.add_argument("--calls", type=int, default=2000, help="calls of the line-profiled function (default 2000)")
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--python", help="use this interpreter instead of the benchmark virtualenv's")
+    args = parser.parse_args(argv)
+
+    bench.ensure_built()
+    py = venv_python(args)
+    pyver = subprocess.run([py, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True).stdout.strip()
+    print("leaktrail profiler benchmarks — %s, %s, %d cores; Python %s; py-spy %s, memory_profiler %s" % (
+        time.strftime("%Y-%m-%d"), platform.machine(), os.cpu_count() or 0, pyver, version_of(py, "py-spy"), version_of(py, "memory_profiler")))
+    tmp = tempfile.mkdtemp(prefix="leaktrail-bench-prof-")
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    for k in [k for k in env if k.startswith("LEAKTRAIL_")]:
+        env.pop(k)
+
+    # 1. the sampler
+    svg = os.path.join(tmp, "p.svg")
+    rounds = str(args.rounds)
+    agent = os.path.join(ROOT, "python")
+    configs = [
+        ("plain", [py, CPU, rounds], env),
+        ("sampler alone, in the process (no CLI)", [py, CPU, rounds], dict(env, PYTHONPATH=agent, LEAKTRAIL_PROFILE=os.path.join(tmp, "raw"))),
+        ("leaktrail profile (100 Hz)", ["node", CLI, "profile", "-q", "-o", svg, "--", py, CPU, rounds], env),
+        ("leaktrail profile --memory", ["node", CLI, "profile", "-q", "--memory", "-o", svg, "--", py, CPU, rounds], env),
+    ]
+    notes = []
+    spy = py_spy(py)
+    if spy:
+        probe = subprocess.run([spy, "record", "-r", "100", "-o", svg, "--", py, CPU, "1"], capture_output=True, text=True, timeout=120)
+        mode = []
+        if probe.returncode != 0:
+            mode = ["--nonblocking"]
+            notes.append("py-spy could not pause the target here (%s); it ran with --nonblocking." % (probe.stderr.strip().splitlines() or ["?"])[-1])
+        configs.append(("py-spy record (100 Hz)%s" % (" --nonblocking" if mode else ""), [spy, "record", "-r", "100"] + mode + ["-o", svg, "--", py, CPU, rounds], env))
+    else:
+        notes.append("py-spy is not installed in %s: left out." % VENV)
+    table("Sampler: CPU-bound workload (bench/workload_cpu.py %s), %d runs each" % (rounds, args.runs), configs, measure(configs, args.runs, args.timeout), notes)
+
+    # 2. line by line
+    calls = str(args.calls)
+    configs = [
+        ("plain", [py, LINES, calls], env),
+        ("leaktrail lines --function __main__:handle", ["node", CLI, "lines", "-q", "--json", os.path.join(tmp, "l.json"), "--function", "__main__:handle", "--", py, LINES, calls], env),
+        ("@leaktrail.lines.profile", [py, LINES, calls], dict(env, LINES_PROFILER="leaktrail", PYTHONPATH=agent)),
+    ]
+    notes = []
+    if subprocess.run([py, "-c", "import memory_profiler"], capture_output=True).returncode == 0:
+        configs.append(("memory_profiler @profile", [py, LINES, calls], dict(env, LINES_PROFILER="memory_profiler")))
+    else:
+        notes.append("memory_profiler is not installed in %s: left out." % VENV)
+    table("Line by line: bench/workload_lines.py %s (one profiled function, %d runs each)" % (calls, args.runs), configs, measure(configs, args.runs, args.timeout), notes)
+
+
+if __name__ == "__main__":
+    main()
