@@ -635,6 +635,9 @@ def _forked(profiler, out_dir):
         profiler._active = {}
         profiler._lock = threading.Lock()
         profiler._unattributed = [0, 0]
+        # threads do not survive fork, and their locks may have been held
+        profiler._kept_due = threading.Event()
+        profiler._kept_thread = None
     except Exception:
         pass
 
