@@ -1,6 +1,6 @@
 """Profiler overhead, side by side with peers. Standard library only:
 
-    python3 bench/profile_overhead.py [--runs 3] [--rounds 300] [--calls 2000]
+    python3 bench/profile_overhead.py [--runs 3] [--rounds 300] [--calls 5000]
 
 1. Sampler: a CPU-bound program (bench/workload_cpu.py) run plain, with the sampler alone
    (started by the environment, no CLI: the in-process cost), under `leaktrail profile -o
@@ -102,7 +102,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=300, help="rounds of the CPU workload (default 300, ~4-5 s plain)")
-    parser.add_argument("--calls", type=int, default=2000, help="calls of the line-profiled function (default 2000)")
+    parser.add_argument("--calls", type=int, default=5000, help="calls of the line-profiled function (default 5000, ~0.15 s plain)")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--python", help="use this interpreter instead of the benchmark virtualenv's")
     args = parser.parse_args(argv)
@@ -131,11 +131,13 @@ def main(argv=None):
     notes = []
     spy = py_spy(py)
     if spy:
-        probe = subprocess.run([spy, "record", "-r", "100", "-o", svg, "--", py, CPU, "1"], capture_output=True, text=True, timeout=120)
+        # a probe of ~0.5 s: long enough that py-spy attaches before the program ends
+        probe = subprocess.run([spy, "record", "-r", "100", "-o", svg, "--", py, CPU, "40"], capture_output=True, text=True, timeout=120)
         mode = []
         if probe.returncode != 0:
             mode = ["--nonblocking"]
-            notes.append("py-spy could not pause the target here (%s); it ran with --nonblocking." % (probe.stderr.strip().splitlines() or ["?"])[-1])
+            why = [l.strip() for l in probe.stderr.splitlines() if "rror" in l][:1] or (probe.stderr.strip().splitlines() or ["?"])[:1]
+            notes.append("py-spy could not pause the target here (%s); it ran with --nonblocking." % why[0])
         configs.append(("py-spy record (100 Hz)%s" % (" --nonblocking" if mode else ""), [spy, "record", "-r", "100"] + mode + ["-o", svg, "--", py, CPU, rounds], env))
     else:
         notes.append("py-spy is not installed in %s: left out." % VENV)

@@ -78,7 +78,7 @@ export async function profileCommand(argv: string[]): Promise<number> {
       const result = await runChild(positionals, env);
       if (result.spawnError) throw new UsageError(`profile: ${result.spawnError}`, 127);
       status = childStatus(result);
-      raws = (await settleStacksDir(dir, DRAIN_MS)).filter((r) => r.ticks > 0 || r.stacks.length > 0);
+      raws = await settleStacksDir(dir, DRAIN_MS);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -91,6 +91,9 @@ export async function profileCommand(argv: string[]): Promise<number> {
     return status !== 0 ? status : 2;
   }
   const profile = stacksProfile(raws, { cwd: process.cwd(), name });
+  if (profile.samples.length === 0 && !values.quiet) {
+    process.stderr.write(`leaktrail: profile: no samples: the program ended before the first tick (${(1000 / rate).toFixed(0)} ms); ${output} is empty\n`);
+  }
   const shown = valueIndex(profile, VALUES[what] as string);
   write(output, format, profile, shown >= 0 ? shown : profile.defaultValue);
   if (!values.quiet) process.stderr.write(summary(profile, raws, output, top));
@@ -121,6 +124,6 @@ function summary(profile: Profile, raws: RawStacks[], output: string, top: numbe
   }
   for (const e of errors.slice(0, 3)) lines.push(`  sampler error (caught): ${e}`);
   let text = `${lines.join("\n")}\n`;
-  if (top > 0) text += renderFunctionTable(profile, functionTable(profile), top);
+  if (top > 0 && profile.samples.length > 0) text += renderFunctionTable(profile, functionTable(profile), top);
   return text;
 }

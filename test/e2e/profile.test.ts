@@ -125,6 +125,13 @@ describe("leaktrail profile -- COMMAND", () => {
     expect(r.stderr).toBe("leaktrail: profile: cannot tell the format of 'out.html' from its extension (use one of .speedscope.json, .pb.gz, .svg, .folded)\n");
   });
 
+  it("a program that ends before the first tick: an empty profile, its exit status, a note", () => {
+    const r = cli(["profile", "-o", "short.speedscope.json", "--", PYTHON, "-c", "import sys; sys.exit(7)"], dir);
+    expect(r.code, r.stderr).toBe(7);
+    expect(r.stderr).toMatch(/no samples: the program ended before the first tick/);
+    expect(JSON.parse(readFileSync(join(dir, "short.speedscope.json"), "utf8")).shared).toBeDefined();
+  });
+
   it("a command that does not exist: exit 127, one line", () => {
     const r = cli(["profile", "-o", "x.svg", "--", "no-such-command-lt"], dir);
     expect(r.code).toBe(127);
