@@ -128,7 +128,8 @@ describe("leaktrail profile -- COMMAND", () => {
   it("a program that ends before the first tick: an empty profile, its exit status, a note", () => {
     const r = cli(["profile", "-o", "short.speedscope.json", "--", PYTHON, "-c", "import sys; sys.exit(7)"], dir);
     expect(r.code, r.stderr).toBe(7);
-    expect(r.stderr).toMatch(/no samples: the program ended before the first tick/);
+    // almost always no tick at all; a tick in interpreter shutdown may still catch a stack
+    expect(r.stderr).toMatch(/no samples: the program ended before the first tick|[1-9]\d* stack samples/);
     expect(JSON.parse(readFileSync(join(dir, "short.speedscope.json"), "utf8")).shared).toBeDefined();
   });
 
