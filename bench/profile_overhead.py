@@ -1,6 +1,6 @@
 """Profiler overhead, side by side with peers. Standard library only:
 
-    python3 bench/profile_overhead.py [--runs 3] [--rounds 300] [--calls 5000]
+    python3 bench/profile_overhead.py [--runs 5] [--rounds 300] [--calls 5000]
 
 1. Sampler: a CPU-bound program (bench/workload_cpu.py) run plain, with the sampler alone
    (started by the environment, no CLI: the in-process cost), under `leaktrail profile -o
@@ -12,14 +12,17 @@
    `leaktrail lines --function __main__:handle`, with `@leaktrail.lines.profile` and with
    memory_profiler's `@profile`.
 
-Each configuration runs --runs times, interleaved; the table shows the median wall time and
-its ratio to the plain median measured in the same invocation. py-spy and memory_profiler
+Each configuration runs --runs times, interleaved (the ~15x and ~200x ones a third as
+often); the table shows, each as a ratio to the plain runs of the same invocation, the
+median wall time, the fastest wall time (the least disturbed by other load on the
+machine) and the median CPU time of the command and every process it started. py-spy and memory_profiler
 are pip-installed into the benchmark virtualenv bench/.venv (benchmark-only, never
 dependencies of leaktrail); every configuration uses that venv's Python.
 """
 import argparse
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -66,33 +69,50 @@ def py_spy(py):
     return exe if os.path.exists(exe) else None
 
 
+def run_once(cmd, env, timeout):
+    """Wall seconds and CPU seconds (user + system of the command and every process it
+    waited for), or None when it failed. CPU is the steadier measure on a shared machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seconds, rc, _ = bench.run_bounded(cmd, timeout, env=env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return (seconds, cpu) if rc == 0 else None
+
+
 def measure(configs, runs, timeout):
-    """configs: [(label, cmd, env)]; interleaved runs; {label: (median seconds, failures)}."""
-    times = {label: [] for label, _, _ in configs}
-    fails = {label: 0 for label, _, _ in configs}
+    """configs: [(label, cmd, env[, runs])]; interleaved runs; {label: [(wall, cpu), ...]}."""
+    got = {c[0]: [] for c in configs}
     for r in range(runs):
-        for label, cmd, env in configs:
+        for config in configs:
+            label, cmd, env = config[:3]
+            if r >= (config[3] if len(config) > 3 else runs):
+                continue
             bench.log("  run %d/%d: %s" % (r + 1, runs, label))
-            seconds, rc, _ = bench.run_bounded(cmd, timeout, env=env)
-            if rc == 0:
-                times[label].append(seconds)
-            else:
-                fails[label] += 1
-    return {label: (statistics.median(t) if t else None, fails[label]) for label, t in times.items()}
+            one = run_once(cmd, env, timeout)
+            if one is not None:
+                got[label].append(one)
+    return got
 
 
 def table(title, configs, results, notes):
-    plain = results[configs[0][0]][0]
+    def med(label, i):
+        xs = [x[i] for x in results[label]]
+        return statistics.median(xs) if xs else None
+
+    plain_wall, plain_cpu = med(configs[0][0], 0), med(configs[0][0], 1)
+    plain_min = min((x[0] for x in results[configs[0][0]]), default=None)
     print("\n### %s\n" % title)
-    print("| configuration | median wall s | ratio to plain |")
-    print("|---|---:|---:|")
-    for label, _, _ in configs:
-        median, fails = results[label]
-        if median is None:
-            print("| %s | failed | - |" % label)
+    print("| configuration | runs | median wall s | ratio | fastest wall s | ratio | median CPU s | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for config in configs:
+        label = config[0]
+        rows = results[label]
+        if not rows:
+            print("| %s | 0 | failed | | | | | |" % label)
             continue
-        ratio = median / plain if plain else float("nan")
-        print("| %s | %.2f | %.2fx%s |" % (label, median, ratio, " (%d failed)" % fails if fails else ""))
+        wall, cpu, fastest = med(label, 0), med(label, 1), min(x[0] for x in rows)
+        print("| %s | %d | %.2f | %.2fx | %.2f | %.2fx | %.2f | %.2fx |" % (
+            label, len(rows), wall, wall / plain_wall, fastest, fastest / plain_min, cpu, cpu / plain_cpu if plain_cpu else float("nan")))
     for n in notes:
         print("\n%s" % n)
     sys.stdout.flush()
@@ -100,7 +120,7 @@ def table(title, configs, results, notes):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5, help="runs per configuration, interleaved (default 5; the slow ones a third of that)")
     parser.add_argument("--rounds", type=int, default=300, help="rounds of the CPU workload (default 300, ~4-5 s plain)")
     parser.add_argument("--calls", type=int, default=5000, help="calls of the line-profiled function (default 5000, ~0.15 s plain)")
     parser.add_argument("--timeout", type=float, default=600.0)
@@ -126,7 +146,8 @@ def main(argv=None):
         ("plain", [py, CPU, rounds], env),
         ("sampler alone, in the process (no CLI)", [py, CPU, rounds], dict(env, PYTHONPATH=agent, LEAKTRAIL_PROFILE=os.path.join(tmp, "raw"))),
         ("leaktrail profile (100 Hz)", ["node", CLI, "profile", "-q", "-o", svg, "--", py, CPU, rounds], env),
-        ("leaktrail profile --memory", ["node", CLI, "profile", "-q", "--memory", "-o", svg, "--", py, CPU, rounds], env),
+        # tracemalloc makes this one ~15x: fewer runs
+        ("leaktrail profile --memory", ["node", CLI, "profile", "-q", "--memory", "-o", svg, "--", py, CPU, rounds], env, max(1, args.runs // 3)),
     ]
     notes = []
     spy = py_spy(py)
@@ -141,7 +162,7 @@ def main(argv=None):
         configs.append(("py-spy record (100 Hz)%s" % (" --nonblocking" if mode else ""), [spy, "record", "-r", "100"] + mode + ["-o", svg, "--", py, CPU, rounds], env))
     else:
         notes.append("py-spy is not installed in %s: left out." % VENV)
-    table("Sampler: CPU-bound workload (bench/workload_cpu.py %s), %d runs each" % (rounds, args.runs), configs, measure(configs, args.runs, args.timeout), notes)
+    table("Sampler: CPU-bound workload (bench/workload_cpu.py %s)" % rounds, configs, measure(configs, args.runs, args.timeout), notes)
 
     # 2. line by line
     calls = str(args.calls)
@@ -152,10 +173,10 @@ def main(argv=None):
     ]
     notes = []
     if subprocess.run([py, "-c", "import memory_profiler"], capture_output=True).returncode == 0:
-        configs.append(("memory_profiler @profile", [py, LINES, calls], dict(env, LINES_PROFILER="memory_profiler")))
+        configs.append(("memory_profiler @profile", [py, LINES, calls], dict(env, LINES_PROFILER="memory_profiler"), max(1, args.runs // 3)))
     else:
         notes.append("memory_profiler is not installed in %s: left out." % VENV)
-    table("Line by line: bench/workload_lines.py %s (one profiled function, %d runs each)" % (calls, args.runs), configs, measure(configs, args.runs, args.timeout), notes)
+    table("Line by line: bench/workload_lines.py %s (one profiled function)" % calls, configs, measure(configs, args.runs, args.timeout), notes)
 
 
 if __name__ == "__main__":
