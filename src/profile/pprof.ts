@@ -64,11 +64,14 @@ export function encodePprof(profile: Profile): Uint8Array {
       });
     });
   });
-  // 5: function (1 id, 2 name, 3 system_name, 4 filename, 5 start_line)
+  // 5: function (1 id, 2 name, 3 system_name, 4 filename, 5 start_line). `go tool pprof`
+  // strips <…> from names as C++ template arguments, which turns Python's <module>,
+  // <listcomp>, <lambda> into "<unknown>": the display name uses ‹…› instead, the system
+  // name keeps Python's own.
   profile.functions.forEach((f, i) => {
     w.message(5, (m) => {
       m.int(1, i + 1);
-      m.int(2, st.id(f.name));
+      m.int(2, st.id(f.name.replace(/</g, "‹").replace(/>/g, "›")));
       m.int(3, st.id(f.name));
       m.int(4, st.id(f.file));
       m.int(5, f.startLine);

@@ -97,6 +97,17 @@ describe("leaktrail profile -- COMMAND", () => {
     expect(hotLines.has(markerLine("profile_hot.py", "HOT-LINE"))).toBe(true);
   });
 
+  // `go tool pprof` itself, where Go is installed (CI does not install it: protobufjs above
+  // decodes the same file against profile.proto)
+  const go = spawnSync("go", ["version"], { encoding: "utf8" }).status === 0;
+  it.skipIf(!go)("pprof: go tool pprof reads it and puts hot_spin on top", () => {
+    const r = spawnSync("go", ["tool", "pprof", "-top", join(dir, "out.pb.gz")], { encoding: "utf8", timeout: 110_000, env: { ...process.env, HOME: dir } });
+    expect(r.status, r.stderr).toBe(0);
+    const rows = r.stdout.split("\n").filter((l) => /^\s+[\d.]+m?s\s/.test(l));
+    expect(rows[0]).toMatch(/\shot_spin$/);
+    expect(r.stdout).toContain("‹module›");
+  });
+
   it("speedscope: valid against its schema; wall samples show the sleeping thread", () => {
     const r = cli(["profile", "-q", "-o", "out.speedscope.json", "--", PYTHON, "profile_hot.py"], dir);
     expect(r.code, r.stderr).toBe(3);

@@ -106,7 +106,7 @@ describe("pprof", () => {
     sampleType: Array<{ type: number; unit: number }>;
     sample: Array<{ locationId: number[]; value: number[]; label: Array<{ key: number; str?: number; num?: number }> }>;
     location: Array<{ id: number; line: Array<{ functionId: number; line: number }> }>;
-    function: Array<{ id: number; name: number; filename: number; startLine: number }>;
+    function: Array<{ id: number; name: number; systemName: number; filename: number; startLine: number }>;
     stringTable: string[];
     durationNanos: number;
     period: number;
@@ -137,7 +137,7 @@ describe("pprof", () => {
       const rebuilt = [...smp.locationId].reverse().map((id) => {
         const line = locById.get(id)!.line[0]!;
         const fn = fnById.get(line.functionId)!;
-        return `${s(fn.name)}@${s(fn.filename)}:${line.line}`;
+        return `${s(fn.systemName)}@${s(fn.filename)}:${line.line}`;
       });
       const expected = model.stack.map((id) => {
         const fr = p.frames[id]!;
@@ -149,6 +149,9 @@ describe("pprof", () => {
       expect(labels).toEqual({ pid: model.pid, thread: model.thread });
     });
     expect(d.function.find((f) => s(f.name) === "work")?.startLine).toBe(10);
+    // go tool pprof would strip <…> (C++ templates) from a display name
+    expect(d.function.map((f) => s(f.name))).toContain("‹module›");
+    expect(d.function.map((f) => s(f.systemName))).toContain("<module>");
   });
 
   it("writes negative and large int64 values as protobuf does", () => {
