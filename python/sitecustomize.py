@@ -12,6 +12,27 @@ def _start_leaktrail():
         pass  # the target must run whatever happens to the agent
 
 
+def _start_leaktrail_profiling():
+    # `leaktrail profile` and `leaktrail lines` (LEAKTRAIL_PROFILE / LEAKTRAIL_LINES): separate
+    # from the leak agent, so that either runs without the other.
+    import os
+
+    if os.environ.get("LEAKTRAIL_PROFILE"):
+        try:
+            from leaktrail.stack_sampler import start_from_environment
+
+            start_from_environment()
+        except Exception:
+            pass
+    if os.environ.get("LEAKTRAIL_LINES"):
+        try:
+            from leaktrail.lines import start_from_environment
+
+            start_from_environment()
+        except Exception:
+            pass
+
+
 def _chain_user_sitecustomize():
     import importlib
     import os
@@ -35,4 +56,5 @@ def _chain_user_sitecustomize():
 
 
 _start_leaktrail()
+_start_leaktrail_profiling()
 _chain_user_sitecustomize()

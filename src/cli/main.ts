@@ -2,6 +2,9 @@ import { attachCommand } from "./attach.js";
 import { UsageError } from "./errors.js";
 import { heapCommand } from "./heap.js";
 import { reportCommand } from "./report.js";
+import { flameCommand } from "./flame.js";
+import { linesCommand } from "./lines.js";
+import { profileCommand } from "./profile.js";
 import { runCommand } from "./run.js";
 import { serveCommand } from "./serve.js";
 import { toolVersion } from "../collect/agent-path.js";
@@ -12,6 +15,9 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => numbe
   attach: { summary: "find the memory leaks of a running Python process", run: attachCommand },
   heap: { summary: "read a capture's heap graph: types, diffs, retainer paths, DOT, .heapsnapshot", run: heapCommand },
   serve: { summary: "show a capture's report live in a browser (127.0.0.1, with a token)", run: serveCommand },
+  flame: { summary: "memory flame graph of a capture, or of what grew between two", run: flameCommand },
+  lines: { summary: "memory allocated and kept by each line of chosen functions", run: linesCommand },
+  profile: { summary: "CPU flame graph (svg, speedscope, pprof, folded) of a command or a process", run: profileCommand },
 };
 
 function help(): string {

@@ -77,13 +77,13 @@ export interface AttachResult {
 const DRAIN_SECONDS = 5;
 const HELLO_SECONDS = 10;
 
-interface Injector {
+export interface Injector {
   method: "gdb" | "remote-exec";
   /** Runs `source` in the target; resolves with its status (null when it wrote none). */
   run(source: string, statusPath: string, scriptName: string): Promise<InjectStatus | null>;
 }
 
-function makeInjector(target: TargetInfo, socketDir: string, opts: AttachOptions): Injector {
+export function makeInjector(target: TargetInfo, socketDir: string, opts: AttachOptions): Injector {
   const method = injectionMethod(target.version);
   if (method === "remote-exec") {
     const python = remoteExecPython(target);
@@ -131,7 +131,7 @@ function makeInjector(target: TargetInfo, socketDir: string, opts: AttachOptions
 }
 
 /** A target running as another user (we are root) must reach the socket and read our files. */
-function shareWithTarget(path: string, target: TargetInfo): void {
+export function shareWithTarget(path: string, target: TargetInfo): void {
   const me = process.getuid?.();
   if (me === undefined || target.uid === null || target.uid === me) return;
   try {
