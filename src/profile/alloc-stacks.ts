@@ -27,7 +27,7 @@ export function chosenHeaps(proc: ProcessData): HeapRecord[] {
   return last ? [last] : [];
 }
 
-interface Weighted {
+export interface Weighted {
   pid: number;
   /** Innermost first, as tracemalloc gives them: [file, line, function]. */
   frames: Array<[string, number, string]>;
@@ -35,7 +35,8 @@ interface Weighted {
   count: number;
 }
 
-function weightedStacks(model: CaptureModel, opts: AllocStacksOptions): Weighted[] {
+/** Bytes and blocks alive by allocation traceback, per process, from the chosen snapshots. */
+export function weightedStacks(model: CaptureModel, opts: AllocStacksOptions = {}): Weighted[] {
   const out: Weighted[] = [];
   for (const proc of model.processes) {
     if (opts.pid !== undefined && proc.pid !== opts.pid) continue;

@@ -24,7 +24,7 @@ import { inkShare, launchChromium, screenshot, watchedPage } from "./chromium.js
  * one; set this to true once `suspects[0].retainers` is filled, so that a lost retainer
  * fails the test.
  */
-const RETAINERS_REQUIRED = false;
+const RETAINERS_REQUIRED = true;
 
 /** The line of the corpus program that allocates what its cache keeps. */
 function leakLine(source: string): number {
