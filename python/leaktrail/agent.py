@@ -115,7 +115,8 @@ class Agent:
         self.frames = frames
         self.trace = trace if trace in ("windows", "full", "auto") and frames > 0 else "off"
         self._auto = self.trace == "auto"  # still tracing the whole run, watching its cost
-        self._auto_check = None  # (monotonic, process CPU, agent CPU) at the last check
+        self._auto_check = None  # (monotonic, process CPU, agent CPU, CPU demand) at the last check
+        self._native_tid = None  # the agent thread's, left out of the program's CPU demand
         self._born = time.monotonic()
         self._window_open = None  # monotonic time the current window opened
         self._window_started_at = 0.0  # epoch time, for the records
@@ -238,6 +239,7 @@ class Agent:
             pass
 
     def _run(self, delay):
+        self._native_tid = getattr(threading, "get_native_id", lambda: None)()
         try:
             if delay:
                 time.sleep(delay)
@@ -346,14 +348,19 @@ class Agent:
             # measured from the end of the first second: start-up (imports) is busy in
             # every program, and says nothing about what tracing will cost later
             if now - self._born >= AUTO_CHECK_EVERY:
-                self._auto_check = (now, time.process_time(), self._cpu_base)
+                self._auto_check = (now, time.process_time(), self._cpu_base, sampler.cpu_demand(self._native_tid))
             return
-        then, cpu_then, agent_then = self._auto_check
+        then, cpu_then, agent_then, demand_then = self._auto_check
         if now - then < AUTO_CHECK_EVERY:
             return
         cpu_now = time.process_time()
-        share = ((cpu_now - cpu_then) - (self._cpu_base - agent_then)) / (now - then)
-        self._auto_check = (now, cpu_now, self._cpu_base)
+        demand_now = sampler.cpu_demand(self._native_tid)
+        if demand_now is not None and demand_then is not None:
+            # what the program's threads wanted, run or not: judged the same on a crowded machine
+            share = (demand_now - demand_then) / (now - then)
+        else:
+            share = ((cpu_now - cpu_then) - (self._cpu_base - agent_then)) / (now - then)
+        self._auto_check = (now, cpu_now, self._cpu_base, demand_now)
         if share <= AUTO_MAX_CPU_SHARE or not self._started_tracing:
             return
         self._auto = False

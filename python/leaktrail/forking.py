@@ -19,6 +19,11 @@ import signal
 import sys
 import time
 
+try:
+    import resource  # imported here: the copy must never import
+except ImportError:  # not on every platform
+    resource = None
+
 _libc = None
 _ctypes = None
 _QUIET_SWITCH_INTERVAL = 0.05  # seconds: far longer than a fork, short enough to go unnoticed
@@ -37,6 +42,12 @@ def libc():
         lib.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
         lib.write.restype = ctypes.c_ssize_t
         lib.write.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+        lib.open.restype = ctypes.c_int
+        lib.open.argtypes = [ctypes.c_char_p, ctypes.c_int]
+        lib.dup2.restype = ctypes.c_int
+        lib.dup2.argtypes = [ctypes.c_int, ctypes.c_int]
+        lib.close.restype = ctypes.c_int
+        lib.close.argtypes = [ctypes.c_int]
         _libc = lib
     return _libc
 
@@ -78,6 +89,45 @@ def reap(pid, timeout):
             time.sleep(0.002)
     except OSError:
         return False
+
+
+def keep_only(fd):
+    """In a copy: closes every descriptor but ``fd`` and points 0, 1 and 2 at /dev/null.
+
+    A copy otherwise holds the target's pipes, sockets and files open while it walks: a
+    reader of the target's output would wait for the copy's end of the pipe, a peer would
+    not see a connection close, and a CLI in the same process (tests) would keep its own
+    end of the copy's connection open, so the copy's write could wait for good.
+    With libc's calls: os.closerange releases the GIL.
+    """
+    lib = libc()
+    null = lib.open(b"/dev/null", os.O_RDWR)
+    if null >= 0:
+        for std in (0, 1, 2):
+            if std != fd:
+                lib.dup2(null, std)
+    _close_from_to(3, fd - 1)
+    _close_from_to(max(fd + 1, 3), 0xFFFFFFFF)
+
+
+def _close_from_to(first, last):
+    if first > last:
+        return
+    lib = libc()
+    close_range = getattr(lib, "close_range", None)  # glibc 2.34+, Linux 5.9+
+    if close_range is not None:
+        close_range.restype = _ctypes.c_int
+        close_range.argtypes = [_ctypes.c_uint, _ctypes.c_uint, _ctypes.c_int]
+        if close_range(first, last, 0) == 0:
+            return
+    try:
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except Exception:
+        limit = 1 << 16
+    if limit < 0 or limit > (1 << 16):
+        limit = 1 << 16
+    for candidate in range(first, min(last, limit - 1) + 1):
+        lib.close(candidate)
 
 
 def write_all(fd, data):

@@ -576,6 +576,7 @@ def _walk_in_copy(libc, fd, stacks, pid, reason, paused, library_paths, values, 
         gc.disable()  # a collection would run the target's finalizers here
         if libc.fork() != 0:  # one thread here: a plain fork is safe
             os._exit(0)
+        forking.keep_only(fd)
         libc.signal(signal.SIGALRM, 0)  # SIG_DFL in C: a Python handler could never run here
         signal.alarm(timeout)
         walk_started = time.perf_counter()

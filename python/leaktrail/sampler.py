@@ -52,6 +52,36 @@ class GcPauses:
             pass
 
 
+_MAX_TASKS_READ = 64
+
+
+def cpu_demand(exclude_tid=None):
+    """Seconds the process's threads (but ``exclude_tid``) ran or waited to run, or None.
+
+    From /proc/self/task/*/schedstat: time on a CPU plus time runnable in a run queue.
+    Unlike CPU time, it does not fall when other processes crowd the machine: a busy
+    program on a loaded machine still wants a whole CPU.  None where the kernel does not
+    tell, or where there are too many threads to read cheaply.
+    """
+    try:
+        tasks = os.listdir("/proc/self/task")
+        if len(tasks) > _MAX_TASKS_READ:
+            return None
+        total = 0
+        for task in tasks:
+            if task == str(exclude_tid):
+                continue
+            try:
+                with open("/proc/self/task/%s/schedstat" % task, "rb") as f:
+                    on_cpu, waiting = f.read().split()[:2]
+            except (OSError, ValueError):
+                continue  # a thread that ended meanwhile
+            total += int(on_cpu) + int(waiting)
+        return total / 1e9
+    except (OSError, ValueError):
+        return None
+
+
 def sample(pid, pauses, agent_cpu, agent_heap=0, whole_heap_traced=True, agent_blocks=0):
     """One sample; ``heap`` leaves out ``agent_heap``, the agent's own traced bytes.
 

@@ -224,6 +224,36 @@ class DumpTest(unittest.TestCase):
         agent_roots = [g.name_of(i) for i, k in zip(g.g["roots"], g.g["root_kind"]) if k == AGENT_ROOT]
         self.assertIn("leaktrail.heapgraph", agent_roots)
 
+    def test_a_copy_holds_none_of_the_process_descriptors(self):
+        from leaktrail import forking
+
+        held = os.pipe()  # stands for the target's stdout pipe, a socket, a file
+        answer_read, answer_write = os.pipe()
+        child = os.fork()
+        if child == 0:
+            try:
+                forking.keep_only(answer_write)
+                still_open = []
+                for fd in held + (answer_write,):
+                    try:
+                        os.fstat(fd)
+                        still_open.append(fd)
+                    except OSError:
+                        pass
+                forking.write_all(answer_write, json.dumps({"open": still_open, "stdout": os.readlink("/proc/self/fd/1"),
+                                                            "count": len(os.listdir("/proc/self/fd"))}).encode())
+            finally:
+                os._exit(0)
+        os.close(answer_write)
+        with os.fdopen(answer_read, "rb") as f:
+            answer = json.loads(f.read().decode())
+        os.waitpid(child, 0)
+        for fd in held:
+            os.close(fd)
+        self.assertEqual(answer["open"], [answer_write])
+        self.assertEqual(answer["stdout"], "/dev/null")
+        self.assertEqual(answer["count"], 5)  # 0, 1, 2, the answer's pipe, and listdir's own
+
 
 if __name__ == "__main__":
     unittest.main()
