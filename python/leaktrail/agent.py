@@ -14,7 +14,7 @@ import threading
 import time
 import tracemalloc
 
-from . import heapgraph, heapwalk, sampler
+from . import forking, heapgraph, heapwalk, sampler
 from .frames import TracebackTable
 from .transport import Transport
 
@@ -67,13 +67,14 @@ WINDOW_GAP = 30.0  # seconds between later windows, at least
 # within this share of wall time; and open only when the heap or RSS grew since the last.
 WINDOW_SHARE = 0.03
 # "auto" (the default): tracemalloc traces from the start, as in "full", while that is
-# cheap; once the traced program keeps more than AUTO_MAX_CPU_SHARE of a CPU busy over a
-# second (tracing multiplies its CPU time 10-30x), the agent closes that first, long
+# cheap; once the traced program wants more than AUTO_MAX_CPU_SHARE of a CPU over a quarter
+# of a second (tracing multiplies its CPU time 10-30x), the agent closes that first, long
 # window and goes on in "windows" mode. Light programs (mostly waiting) stay exact;
-# allocation-heavy ones pay for about two seconds of tracing (start-up's first second,
-# busy in every program, is not judged).
+# allocation-heavy ones pay for about half a second of tracing.  A quarter in which modules
+# were imported is start-up, busy in every program, and says nothing about what tracing
+# will cost later: it is not judged.
 AUTO_MAX_CPU_SHARE = 0.5
-AUTO_CHECK_EVERY = 1.0
+AUTO_CHECK_EVERY = 0.25
 _GROWTH_BLOCKS = 256  # allocator blocks, beyond the agent's own
 _GROWTH_RSS = 1 << 20
 _GROWTH_RECHECK = 10.0  # seconds until a skipped window asks again
@@ -85,6 +86,9 @@ _GROWTH_RECHECK = 10.0  # seconds until a skipped window asks again
 GRAPH_FIRST = 3.0
 GRAPH_GROWTH = 0.05
 GRAPH_BYTES = 24 << 20
+# The graph at exit is skipped when one was begun this recently and the heap has hardly
+# grown since: it would show the same, and the CLI would wait for a second walk.
+GRAPH_EXIT_RECENT = 10.0
 
 
 def library_paths():
@@ -111,11 +115,12 @@ class Agent:
         self.graph_values = graph_values
         self._graph_age = GRAPH_FIRST  # age at which the next heap graph is due
         self._graph_blocks = None  # allocated blocks at the last heap graph
+        self._graph_taken = None  # (monotonic, allocated blocks) when the last graph began
         self._graph_bytes = 0  # an estimate of what the graphs so far weigh
         self.frames = frames
         self.trace = trace if trace in ("windows", "full", "auto") and frames > 0 else "off"
         self._auto = self.trace == "auto"  # still tracing the whole run, watching its cost
-        self._auto_check = None  # (monotonic, process CPU, agent CPU, CPU demand) at the last check
+        self._auto_check = None  # (monotonic, process CPU, agent CPU, CPU demand, modules) at the last check
         self._native_tid = None  # the agent thread's, left out of the program's CPU demand
         self._born = time.monotonic()
         self._window_open = None  # monotonic time the current window opened
@@ -153,6 +158,7 @@ class Agent:
 
     def start(self):
         self._transport = Transport(self.socket_path)
+        forking.remember_untraced_allocators()  # for the walks' copies: see forking.untrace_copy
         if tracemalloc.is_tracing():
             self.trace = "full"  # the program traces itself: use it, never stop it
             self._auto = False
@@ -227,7 +233,7 @@ class Agent:
                 self._started_tracing = False
             self._window_open = None
             self._auto_check = None
-            self._graph_age, self._graph_blocks, self._graph_bytes = GRAPH_FIRST, None, 0
+            self._graph_age, self._graph_blocks, self._graph_bytes, self._graph_taken = GRAPH_FIRST, None, 0, None
             self._born = time.monotonic()
             self._windows_done = 0
             self._next_window = self._born + _FIRST_WINDOWS[0]
@@ -303,7 +309,8 @@ class Agent:
             jobs = ("sample", "census", "garbage") if self.trace == "windows" else ("sample", "census", "heap", "objsites", "garbage")
             for job in jobs:
                 self._run_job(job, final=True)
-            self._heap_graph("exit")
+            if not self._recent_graph_shows_the_end():
+                self._heap_graph("exit")
             self._send({"k": "bye", "pid": self.pid, "t": time.time()})
             self._pauses.remove()
             self._transport.close()
@@ -345,12 +352,9 @@ class Agent:
     def _tick_auto(self, now):
         """Leaves whole-run tracing for windows once the traced program keeps a CPU busy."""
         if self._auto_check is None:
-            # measured from the end of the first second: start-up (imports) is busy in
-            # every program, and says nothing about what tracing will cost later
-            if now - self._born >= AUTO_CHECK_EVERY:
-                self._auto_check = (now, time.process_time(), self._cpu_base, sampler.cpu_demand(self._native_tid))
+            self._auto_check = (now, time.process_time(), self._cpu_base, sampler.cpu_demand(self._native_tid), len(sys.modules))
             return
-        then, cpu_then, agent_then, demand_then = self._auto_check
+        then, cpu_then, agent_then, demand_then, modules_then = self._auto_check
         if now - then < AUTO_CHECK_EVERY:
             return
         cpu_now = time.process_time()
@@ -360,7 +364,10 @@ class Agent:
             share = (demand_now - demand_then) / (now - then)
         else:
             share = ((cpu_now - cpu_then) - (self._cpu_base - agent_then)) / (now - then)
-        self._auto_check = (now, cpu_now, self._cpu_base, demand_now)
+        modules_now = len(sys.modules)
+        self._auto_check = (now, cpu_now, self._cpu_base, demand_now, modules_now)
+        if modules_now != modules_then:
+            return  # still starting up
         if share <= AUTO_MAX_CPU_SHARE or not self._started_tracing:
             return
         self._auto = False
@@ -437,6 +444,13 @@ class Agent:
         self._graph_blocks = blocks
         return True
 
+    def _recent_graph_shows_the_end(self):
+        if self._graph_taken is None:
+            return False
+        began, blocks = self._graph_taken
+        grown = sys.getallocatedblocks() - self._own_blocks - blocks
+        return time.monotonic() - began < GRAPH_EXIT_RECENT and grown < blocks * GRAPH_GROWTH
+
     def _heap_graph(self, reason):
         """A heap graph from a forked copy; this process pauses for the fork only."""
         if self.graphs == "off" or self._transport is None or self._transport.closed:
@@ -446,6 +460,7 @@ class Agent:
                                     values=self.graph_values)
             if paused is not None:
                 self._cpu_base += paused
+                self._graph_taken = (time.monotonic(), sys.getallocatedblocks() - self._own_blocks)
                 # about 12 bytes an object and 8 an edge, compressed about 3 to 1
                 self._graph_bytes += sys.getallocatedblocks() * 8
         except Exception as exc:
@@ -733,7 +748,7 @@ def _register_fork_hook():
         _fork_hook_registered = True
 
 
-def start(socket_path, frames=16, interval=0.1, trace="auto"):
+def start(socket_path, frames=16, interval=0.1, trace="auto", graphs="auto", graph_values=False):
     """Starts an agent by hand (``leaktrail attach`` injects a call to this); never raises.
 
     Returns True when an agent runs afterwards.
@@ -742,7 +757,8 @@ def start(socket_path, frames=16, interval=0.1, trace="auto"):
     if _agent is not None and not getattr(_agent, "_detached", False):
         return True
     try:
-        agent = Agent(socket_path, frames=frames, interval=interval, trace=trace)
+        agent = Agent(socket_path, frames=frames, interval=interval, trace=trace, graphs=graphs,
+                      graph_values=graph_values)
         agent.start()
         _agent = agent
         return True

@@ -109,6 +109,7 @@ def probe(timeout=20.0, per_type=200):
         try:
             gc.disable()  # a collection would run the target's finalizers here
             forking.keep_only(write_end)
+            forking.untrace_copy()
             forking.write_all(write_end, json.dumps(_unreachable(per_type)).encode())
         except BaseException:
             status = 1

@@ -254,6 +254,39 @@ class DumpTest(unittest.TestCase):
         self.assertEqual(answer["stdout"], "/dev/null")
         self.assertEqual(answer["count"], 5)  # 0, 1, 2, the answer's pipe, and listdir's own
 
+    def test_a_copy_stops_tracing_new_allocations_but_keeps_the_old_traces(self):
+        from leaktrail import forking
+
+        was_tracing = tracemalloc.is_tracing()
+        if was_tracing:
+            tracemalloc.stop()
+        forking.remember_untraced_allocators()
+        tracemalloc.start(4)
+        try:
+            before = [object() for _ in range(3)]
+            answer_read, answer_write = os.pipe()
+            child = os.fork()
+            if child == 0:
+                try:
+                    done = forking.untrace_copy()
+                    after = [object() for _ in range(3)]
+                    forking.write_all(answer_write, json.dumps({
+                        "done": done,
+                        "old_traced": tracemalloc.get_object_traceback(before[0]) is not None,
+                        "new_traced": tracemalloc.get_object_traceback(after[0]) is not None}).encode())
+                finally:
+                    os._exit(0)
+            os.close(answer_write)
+            with os.fdopen(answer_read, "rb") as f:
+                answer = json.loads(f.read().decode())
+            os.waitpid(child, 0)
+            self.assertIsNotNone(tracemalloc.get_object_traceback(object()))  # the parent still traces
+        finally:
+            tracemalloc.stop()
+            if was_tracing:
+                tracemalloc.start()
+        self.assertEqual(answer, {"done": True, "old_traced": True, "new_traced": False})
+
 
 if __name__ == "__main__":
     unittest.main()
