@@ -67,8 +67,12 @@ def _importable(py, module):
         return False
 
 
-def bench_python(args):
-    """The interpreter every configuration uses: the benchmark venv's, with the peers in it."""
+def bench_python(args, peers=None):
+    """The interpreter every configuration uses: the benchmark venv's, with the peers in it.
+
+    peers: {module: pip requirement}, by default memray and scalene.
+    """
+    peers = peers or {m: m for m in PEERS}
     if args.python:
         return args.python
     py = os.path.join(VENV, "bin", "python")
@@ -82,7 +86,7 @@ def bench_python(args):
             log("bench: could not create the virtualenv; using %s without peers" % sys.executable)
             return sys.executable
     if not args.no_peers:
-        missing = [m for m in PEERS if not _importable(py, m)]
+        missing = [peers[m] for m in peers if not _importable(py, m)]
         if missing:
             log("bench: pip install %s into the benchmark virtualenv (benchmark-only peers)" % " ".join(missing))
             try:
@@ -97,13 +101,13 @@ def bench_python(args):
     return py
 
 
-def versions(py):
+def versions(py, names=PEERS):
     out = {}
     code = ("import sys, importlib.metadata as m\n"
             "print(sys.version.split()[0])\n"
             "for n in %r:\n"
             "    try: print(n, m.version(n))\n"
-            "    except Exception: print(n, '-')\n") % (PEERS,)
+            "    except Exception: print(n, '-')\n") % (tuple(names),)
     try:
         lines = subprocess.run([py, "-c", code], capture_output=True, text=True, timeout=60).stdout.split("\n")
         out["python"] = lines[0]
@@ -153,6 +157,9 @@ def run_bounded(cmd, timeout, env=None, capture=False):
         tail = (err or "").strip().splitlines()[-3:]
         log("    exit %s: %s" % (rc, " | ".join(tail)))
     return seconds, rc, out or ""
+
+
+LOOP_SECONDS = re.compile(r"loop (\d+\.\d+) s")
 
 
 def leak_site_line(path):
@@ -213,16 +220,16 @@ def overhead_configurations(py, tmp):
     yield "python -X tracemalloc=1", True, python("-X", "tracemalloc=1")
     yield "python -X tracemalloc=16", True, python("-X", "tracemalloc=16")
     if _importable(py, "memray"):
-        out = os.path.join(tmp, "memray.bin")
+        memray_out = os.path.join(tmp, "memray.bin")  # a name of its own: the lambdas run later
         yield "memray run", False, lambda run, program, program_args: (
-            [py, "-m", "memray", "run", "-f", "-q", "-o", out, program] + program_args, None, [out])
+            [py, "-m", "memray", "run", "-f", "-q", "-o", memray_out, program] + program_args, None, [memray_out])
     else:
         log("bench: memray is not importable by %s: left out" % py)
     if _importable(py, "scalene"):
-        out = os.path.join(tmp, "scalene.json")
-        prefix = scalene_prefix(py, out)
+        scalene_out = os.path.join(tmp, "scalene.json")
+        prefix = scalene_prefix(py, scalene_out)
         yield "scalene (cpu+memory)", False, lambda run, program, program_args: (
-            prefix + [program, "---"] + program_args, None, [out])
+            prefix + [program, "---"] + program_args, None, [scalene_out])
     else:
         log("bench: scalene is not importable by %s: left out" % py)
 
@@ -255,6 +262,7 @@ def overhead_at(args, py, tmp, requests):
     configs = [(name, build) for name, slow, build in all_configs if not slow or requests <= args.slow_max_requests]
     skipped = [name for name, slow, _ in all_configs if slow and requests > args.slow_max_requests]
     times = {name: [] for name, _ in configs}
+    loops = {name: [] for name, _ in configs}
     failures = {name: [] for name, _ in configs}
     verdicts = {name: [] for name, _ in configs}
     env = dict(os.environ, LEAK="1")
@@ -266,9 +274,12 @@ def overhead_at(args, py, tmp, requests):
             n += 1
             cmd, report, remove = build(run, JSON_LOOP, [str(requests)])
             log("  [%d/%d] %s, %d requests" % (n, total, name, requests))
-            seconds, rc, _ = run_bounded(cmd, args.timeout, env=env)
+            seconds, rc, out = run_bounded(cmd, args.timeout, env=env, capture=True)
             if rc == 0:
                 times[name].append(seconds)
+                loop = LOOP_SECONDS.search(out)
+                if loop:
+                    loops[name].append(float(loop.group(1)))
             else:
                 failures[name].append(rc)
             if report:
@@ -280,12 +291,13 @@ def overhead_at(args, py, tmp, requests):
         print("overhead: every plain run failed; no ratios")
         return
     plain = statistics.median(times["plain"])
+    plain_loop = statistics.median(loops["plain"]) if loops["plain"] else None
     lines = []
     lines.append("Overhead: %s %d LEAK=1 (%d requests, %.0f s plain), %d runs each, interleaved; median wall time" %
                  (rel(JSON_LOOP), requests, requests, plain, args.runs))
     lines.append("")
-    lines.append("| configuration | median s | min–max s | ratio to plain | leak named (runs) |")
-    lines.append("|---|---:|---:|---:|---|")
+    lines.append("| configuration | median s | min–max s | ratio to plain | request loop: median s | loop ratio to plain | leak named (runs) |")
+    lines.append("|---|---:|---:|---:|---:|---:|---|")
     for name, _ in configs:
         ts = times[name]
         if ts:
@@ -295,11 +307,20 @@ def overhead_at(args, py, tmp, requests):
             cells = ["—", "—", "—"]
         if failures[name]:
             cells[2] += " (%d failed: %s)" % (len(failures[name]), ", ".join(map(str, failures[name])))
+        if loops[name] and plain_loop:
+            m = statistics.median(loops[name])
+            cells += ["%.2f" % m, "%.2fx" % (m / plain_loop)]
+        else:
+            cells += ["—", "—"]
         vs = verdicts[name]
         named = "%d/%d" % (sum(v["named"] for v in vs), len(vs)) if vs else ""
-        lines.append("| %s | %s | %s | %s | %s |" % (name, cells[0], cells[1], cells[2], named))
+        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (name, cells[0], cells[1], cells[2], cells[3], cells[4], named))
     for name in skipped:
-        lines.append("| %s | not run at this length (traces every allocation: 10-25x) | | | |" % name)
+        lines.append("| %s | not run at this length (traces every allocation: 10-25x) | | | | | |" % name)
+    lines.append("")
+    lines.append("Median s: the whole command, from start to its exit (for leaktrail: until the report is"
+                 " written, walks of heap graphs taken at exit included). Request loop: the workload's own"
+                 " timing of its loop, what a service pays while it runs.")
     lines.append("")
     lines.append("Leak named = verdict.leak, and suspects[0] at %s:%d (the `# LEAK-SITE` line) with type tuple." % (rel(JSON_LOOP), site_line))
     for name, _ in configs:

@@ -233,6 +233,13 @@ export interface HeapGraphRecord {
   capture_seconds: number;
   /** Length of the uncompressed payload. */
   payload_bytes: number;
+  /**
+   * The copy's resident size when it began to walk and at its peak (bytes; absent where the
+   * platform does not tell). The copy shares the target's pages until it writes to them —
+   * reference counts do — so the peak bounds what a walk costs the machine.
+   */
+  copy_start_rss_bytes?: number;
+  copy_peak_rss_bytes?: number;
   encoding: "zlib";
   data: string;
 }
