@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // makes .venv-test (gunicorn from PyPI) on a checkout's first run; see the file
     globalSetup: ["./test/setup/python-venv.ts"],
+    setupFiles: ["./test/setup/spin-event-loop.ts"],
     reporters: ["default", "./test/reporter/summary-reporter.ts"],
   },
 });

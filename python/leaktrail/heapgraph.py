@@ -586,6 +586,7 @@ def _walk_in_copy(libc, fd, stacks, pid, reason, paused, library_paths, values, 
         if libc.fork() != 0:  # one thread here: a plain fork is safe
             os._exit(0)
         forking.keep_only(fd)
+        forking.lowest_priority()
         forking.untrace_copy()  # the walk allocates: untraced, it runs several times faster
         libc.signal(signal.SIGALRM, 0)  # SIG_DFL in C: a Python handler could never run here
         signal.alarm(timeout)

@@ -288,5 +288,46 @@ class DumpTest(unittest.TestCase):
         self.assertEqual(answer, {"done": True, "old_traced": True, "new_traced": False})
 
 
+class PriorityTest(unittest.TestCase):
+    def test_a_walk_copy_runs_only_on_idle_cpu(self):
+        from leaktrail import forking
+
+        answer_read, answer_write = os.pipe()
+        child = os.fork()
+        if child == 0:
+            try:
+                forking.lowest_priority()
+                forking.write_all(answer_write, json.dumps([os.nice(0), os.sched_getscheduler(0)]).encode())
+            finally:
+                os._exit(0)
+        os.close(answer_write)
+        with os.fdopen(answer_read, "rb") as f:
+            nice, policy = json.loads(f.read().decode())
+        os.waitpid(child, 0)
+        self.assertEqual(nice, 19)
+        self.assertEqual(policy, os.SCHED_IDLE)
+        self.assertNotEqual(os.sched_getscheduler(0), os.SCHED_IDLE)  # this process is untouched
+
+
+class ExitGraphTest(unittest.TestCase):
+    def agent(self):
+        from leaktrail import agent
+
+        return agent.Agent("/nonexistent", trace="windows", graphs="auto")
+
+    def test_skipped_only_when_a_recent_graph_saw_about_the_same_heap(self):
+        from leaktrail import agent
+
+        a = self.agent()
+        self.assertFalse(a._recent_graph_shows_the_end())  # no graph yet
+        blocks = sys.getallocatedblocks() - a._own_blocks
+        a._graph_taken = (time.monotonic(), blocks)
+        self.assertTrue(a._recent_graph_shows_the_end())
+        a._graph_taken = (time.monotonic() - agent.GRAPH_EXIT_RECENT - 1, blocks)
+        self.assertFalse(a._recent_graph_shows_the_end())  # too old
+        a._graph_taken = (time.monotonic(), int(blocks / (1 + 2 * agent.GRAPH_GROWTH)))
+        self.assertFalse(a._recent_graph_shows_the_end())  # the heap grew since
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -82,6 +82,9 @@ describe("heap graphs from a real program", () => {
     expect(exitOnly.map((r) => r.reason)).toEqual(["exit"]);
     const auto = captureLines("c.ltcap").filter((r) => r.k === "heap-graph");
     expect(auto.map((r) => r.reason)).toContain("growth");
-    expect(auto.at(-1)?.reason).toBe("exit");
+    // the one at exit is skipped when a recent graph shows the same (test_heapgraph.py tests when)
+    const exits = auto.filter((r) => r.reason === "exit");
+    expect(exits.length).toBeLessThanOrEqual(1);
+    if (exits.length === 1) expect(auto.at(-1)?.reason).toBe("exit");
   });
 });
