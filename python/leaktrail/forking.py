@@ -171,26 +171,7 @@ def remember_untraced_allocators():
             found.append(allocator)
         _untraced_allocators = found
     except Exception:
-        _SCHED_IDLE = 5  # Linux: runs only when no other thread wants the CPU
-
-
-def lowest_priority():
-    """In a copy: let the target (and everything else) have the CPU first.
-
-    On a machine with cores to spare the walk runs at full speed; on a busy one it waits
-    instead of slowing the program it copies (or its sibling workers).  libc's calls: no
-    GIL released.
-    """
-    lib = libc()
-    try:
-        lib.setpriority(0, 0, 19)  # PRIO_PROCESS, this process, nice 19
-        param = _ctypes.c_int(0)
-        lib.sched_setscheduler(0, _SCHED_IDLE, _ctypes.byref(param))
-    except Exception:
-        pass
-
-
-_untraced_allocators = None
+        _untraced_allocators = None
 
 
 def untrace_copy():

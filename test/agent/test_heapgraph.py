@@ -189,6 +189,24 @@ def marker_line_here(name):
     return found[0]
 
 
+def in_a_child(work):
+    """Runs ``work(answer_fd)`` in a forked child; returns what it answered (JSON) there."""
+    from leaktrail import forking
+
+    answer_read, answer_write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            forking.write_all(answer_write, json.dumps(work(answer_write)).encode())
+        finally:
+            os._exit(0)
+    os.close(answer_write)
+    with os.fdopen(answer_read, "rb") as f:
+        answer = f.read().decode()
+    os.waitpid(child, 0)
+    return json.loads(answer), answer_write
+
+
 class DumpTest(unittest.TestCase):
     def test_a_forked_copy_sends_the_graph_and_the_process_pauses_only_for_the_fork(self):
         tmp = tempfile.mkdtemp(prefix="lt-graph-")
@@ -228,26 +246,20 @@ class DumpTest(unittest.TestCase):
         from leaktrail import forking
 
         held = os.pipe()  # stands for the target's stdout pipe, a socket, a file
-        answer_read, answer_write = os.pipe()
-        child = os.fork()
-        if child == 0:
-            try:
-                forking.keep_only(answer_write)
-                still_open = []
-                for fd in held + (answer_write,):
-                    try:
-                        os.fstat(fd)
-                        still_open.append(fd)
-                    except OSError:
-                        pass
-                forking.write_all(answer_write, json.dumps({"open": still_open, "stdout": os.readlink("/proc/self/fd/1"),
-                                                            "count": len(os.listdir("/proc/self/fd"))}).encode())
-            finally:
-                os._exit(0)
-        os.close(answer_write)
-        with os.fdopen(answer_read, "rb") as f:
-            answer = json.loads(f.read().decode())
-        os.waitpid(child, 0)
+
+        def work(answer_fd):
+            forking.keep_only(answer_fd)
+            still_open = []
+            for fd in held + (answer_fd,):
+                try:
+                    os.fstat(fd)
+                    still_open.append(fd)
+                except OSError:
+                    pass
+            return {"open": still_open, "stdout": os.readlink("/proc/self/fd/1"),
+                    "count": len(os.listdir("/proc/self/fd"))}
+
+        answer, answer_write = in_a_child(work)
         for fd in held:
             os.close(fd)
         self.assertEqual(answer["open"], [answer_write])
@@ -264,22 +276,15 @@ class DumpTest(unittest.TestCase):
         tracemalloc.start(4)
         try:
             before = [object() for _ in range(3)]
-            answer_read, answer_write = os.pipe()
-            child = os.fork()
-            if child == 0:
-                try:
-                    done = forking.untrace_copy()
-                    after = [object() for _ in range(3)]
-                    forking.write_all(answer_write, json.dumps({
-                        "done": done,
+
+            def work(_):
+                done = forking.untrace_copy()
+                after = [object() for _ in range(3)]
+                return {"done": done,
                         "old_traced": tracemalloc.get_object_traceback(before[0]) is not None,
-                        "new_traced": tracemalloc.get_object_traceback(after[0]) is not None}).encode())
-                finally:
-                    os._exit(0)
-            os.close(answer_write)
-            with os.fdopen(answer_read, "rb") as f:
-                answer = json.loads(f.read().decode())
-            os.waitpid(child, 0)
+                        "new_traced": tracemalloc.get_object_traceback(after[0]) is not None}
+
+            answer, _ = in_a_child(work)
             self.assertIsNotNone(tracemalloc.get_object_traceback(object()))  # the parent still traces
         finally:
             tracemalloc.stop()
@@ -292,18 +297,11 @@ class PriorityTest(unittest.TestCase):
     def test_a_walk_copy_runs_only_on_idle_cpu(self):
         from leaktrail import forking
 
-        answer_read, answer_write = os.pipe()
-        child = os.fork()
-        if child == 0:
-            try:
-                forking.lowest_priority()
-                forking.write_all(answer_write, json.dumps([os.nice(0), os.sched_getscheduler(0)]).encode())
-            finally:
-                os._exit(0)
-        os.close(answer_write)
-        with os.fdopen(answer_read, "rb") as f:
-            nice, policy = json.loads(f.read().decode())
-        os.waitpid(child, 0)
+        def work(_):
+            forking.lowest_priority()
+            return [os.nice(0), os.sched_getscheduler(0)]
+
+        (nice, policy), _ = in_a_child(work)
         self.assertEqual(nice, 19)
         self.assertEqual(policy, os.SCHED_IDLE)
         self.assertNotEqual(os.sched_getscheduler(0), os.SCHED_IDLE)  # this process is untouched
