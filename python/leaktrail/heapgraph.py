@@ -418,6 +418,15 @@ def build(library_paths=(), values=False, agent_prefix="leaktrail", stacks=None)
     # instances, the tables): an object held from outside the heap is a root.
     counts = list(map(sys.getrefcount, nodes))
     internal = Counter(map(id, gc.get_referents(*nodes)))
+    # Held from outside the heap: more references than the heap's objects account for.
+    # Our own references (the node list, a local) are measured on the probe, which only
+    # this frame holds (and on 3.9/3.10 this frame is itself a listed object).  Decided
+    # now, so that the counts can go: they weigh ~150 bytes an object.
+    ids = list(map(id, nodes))
+    p = ids.index(id(probe))  # by id: comparing objects could run their __eq__
+    overhead = counts[p] - internal.get(id(probe), 0) - (0 if sys.version_info < (3, 11) else 1)
+    held_outside = bytearray(c - internal.get(i, 0) > overhead for i, c in zip(ids, counts))
+    ids = counts = internal = None
     walker = _Walker(library_paths)
     site = array("I", [NONE]) * n
     if tracemalloc.is_tracing():
@@ -434,13 +443,14 @@ def build(library_paths=(), values=False, agent_prefix="leaktrail", stacks=None)
         if d is not None and id(d) not in owners:
             owners[id(d)] = (obj, d)
     kept = [o for o in nodes if id(o) not in owners]
-    kept_counts = [c for o, c in zip(nodes, counts) if id(o) not in owners]
+    kept_held_outside = bytearray(h for o, h in zip(nodes, held_outside) if id(o) not in owners)
+    held_outside = None
     kept_site = array("I", [s for o, s in zip(nodes, site) if id(o) not in owners])
     try:
         size_of = dict(zip(map(id, nodes), map(sys.getsizeof, nodes)))
     except Exception:  # an object whose __sizeof__ fails
         size_of = {id(o): sys.getsizeof(o, 0) for o in nodes}
-    nodes = counts = site = None
+    nodes = site = None
     walker.index = index = dict(zip(map(id, kept), range(len(kept))))
     node_size = array("I", [min(size_of[id(o)], MAX_SIZE) for o in kept])
     for did, (owner, d) in owners.items():
@@ -448,6 +458,7 @@ def build(library_paths=(), values=False, agent_prefix="leaktrail", stacks=None)
         if j is not None:
             index[did] = j
             node_size[j] = min(node_size[j] + size_of.get(did, sys.getsizeof(d, 0)), MAX_SIZE)
+    size_of = None
     strings = walker.strings
     node_type = array("I", map(walker.type_name, map(type, kept)))
     node_name = array("I", [NONE]) * len(kept)
@@ -500,15 +511,7 @@ def build(library_paths=(), values=False, agent_prefix="leaktrail", stacks=None)
             if i is not None:
                 node_name[i] = strings("%s %s" % (thread, frame.f_code.co_name))
                 roots.append((i, AGENT_ROOT if ours else THREAD_ROOT))
-    # Held from outside the heap: more references than the heap's objects account for.
-    # Our own references (the node list, a local) are measured on the probe, which only
-    # this frame holds (and on 3.9/3.10 this frame is itself a listed object).
-    p = index[id(probe)]
-    ours = 0 if sys.version_info < (3, 11) else 1
-    overhead = kept_counts[p] - internal.get(id(probe), 0) - ours
-    for i, (obj, count) in enumerate(zip(kept, kept_counts)):
-        if count - internal.get(id(obj), 0) > overhead:
-            roots.append((i, EXTERNAL_ROOT))
+    roots.extend((i, EXTERNAL_ROOT) for i, held in enumerate(kept_held_outside) if held)
     payload = _encode(strings.items, node_type, node_size, node_name, kept_site, first_edge,
                       edge_target, edge_label, edge_kind, roots, VALUES_FLAG if values else 0)
     return payload, len(kept), len(edge_target)
