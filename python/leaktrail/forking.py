@@ -48,6 +48,10 @@ def libc():
         lib.dup2.argtypes = [ctypes.c_int, ctypes.c_int]
         lib.close.restype = ctypes.c_int
         lib.close.argtypes = [ctypes.c_int]
+        close_range = getattr(lib, "close_range", None)  # glibc 2.34+, Linux 5.9+
+        if close_range is not None:
+            close_range.restype = ctypes.c_int
+            close_range.argtypes = [ctypes.c_uint, ctypes.c_uint, ctypes.c_int]
         _libc = lib
     return _libc
 
@@ -114,12 +118,9 @@ def _close_from_to(first, last):
     if first > last:
         return
     lib = libc()
-    close_range = getattr(lib, "close_range", None)  # glibc 2.34+, Linux 5.9+
-    if close_range is not None:
-        close_range.restype = _ctypes.c_int
-        close_range.argtypes = [_ctypes.c_uint, _ctypes.c_uint, _ctypes.c_int]
-        if close_range(first, last, 0) == 0:
-            return
+    close_range = getattr(lib, "close_range", None)  # typed in libc(), where it exists
+    if close_range is not None and close_range(first, last, 0) == 0:
+        return
     try:
         limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     except Exception:
@@ -225,6 +226,14 @@ def _allocator_calls():
 
 def _fields(allocator):
     return (allocator.ctx, allocator.malloc, allocator.calloc, allocator.realloc, allocator.free)
+
+
+def peak_rss():
+    """This process's peak resident size in bytes, or None (no import: safe in a copy)."""
+    try:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+    except Exception:
+        return None
 
 
 def write_all(fd, data):

@@ -572,15 +572,6 @@ def dump(socket_path, pid, reason, library_paths=(), values=False, timeout=120):
     return paused
 
 
-def _peak_rss():
-    try:
-        import resource  # noqa: F811  (already imported by forking: no import happens here)
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
-    except Exception:
-        return None
-
-
 def _walk_in_copy(libc, fd, stacks, pid, reason, paused, library_paths, values, timeout):
     """In the copy: walk, send, exit.  Never returns; never releases the GIL."""
     status = 0
@@ -594,7 +585,7 @@ def _walk_in_copy(libc, fd, stacks, pid, reason, paused, library_paths, values, 
         libc.signal(signal.SIGALRM, 0)  # SIG_DFL in C: a Python handler could never run here
         signal.alarm(timeout)
         walk_started = time.perf_counter()
-        rss_at_start = _peak_rss()
+        rss_at_start = forking.peak_rss()
         record = {"k": "heap-graph", "pid": pid, "reason": reason}
         try:
             payload, objects, edges = build(library_paths, values, stacks=stacks)
@@ -604,7 +595,7 @@ def _walk_in_copy(libc, fd, stacks, pid, reason, paused, library_paths, values, 
                 "payload_bytes": len(payload),
                 # resident size of the copy: it shares the target's pages until it writes to
                 # them (reference counts do), so the peak is what the walk cost the machine at most
-                "copy_start_rss_bytes": rss_at_start, "copy_peak_rss_bytes": _peak_rss(),
+                "copy_start_rss_bytes": rss_at_start, "copy_peak_rss_bytes": forking.peak_rss(),
                 # the CLI compresses it: zlib would release the GIL here
                 "encoding": "base64", "data": base64.b64encode(payload).decode("ascii"),
             })
