@@ -534,7 +534,7 @@ class DoNoHarmTest(unittest.TestCase):
             env = clean_env(PYTHONPATH=PYTHON_DIR, LEAKTRAIL_SOCKET=sock_path, LEAKTRAIL_FRAMES="16")
             started = time.time()
             proc = subprocess.run(
-                [sys.executable, TUPLE_RACE, "3"],
+                [sys.executable, TUPLE_RACE, "5"],  # seconds: room for 3 censuses on a loaded machine
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -547,7 +547,7 @@ class DoNoHarmTest(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
         self.assertIn("0 failed operations", proc.stdout, proc.stdout)
         self.assertEqual(proc.returncode, 0, proc.stdout)
-        self.assertGreaterEqual(elapsed, 3.0)
+        self.assertGreaterEqual(elapsed, 5.0)
         # the agent really watched it: it said hello and took several censuses
         self.assertIn(b'"k":"hello"', received)
         self.assertGreaterEqual(received.count(b'"k":"census"'), 3, "the agent took fewer than 3 censuses")
