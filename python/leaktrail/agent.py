@@ -14,7 +14,7 @@ import threading
 import time
 import tracemalloc
 
-from . import forking, heapgraph, heapwalk, sampler
+from . import forking, heapgraph, heapwalk, sampler, windowcopy
 from .frames import TracebackTable
 from .transport import Transport
 
@@ -38,6 +38,7 @@ _MAX_STICKY_SITES = 3000  # tracebacks once reported keep being reported, up to 
 _MAX_GROWING_TYPES = 8
 _EARLY_SECONDS = 10.0
 _EARLY_EVERY = {"census": 0.25}
+_BUSY_SHARE_FACTOR = 0.5  # the shares, in a program that keeps a CPU busy (see "auto" below)
 # Long runs: the older a process, the sparser its measurements, so that a capture grows
 # by a few MB an hour while the shape of the timeline is kept. (age in seconds, factor)
 _AGE_STRETCH = ((60.0, 1.0), (600.0, 10.0), (float("inf"), 50.0))
@@ -67,17 +68,28 @@ WINDOW_GAP = 30.0  # seconds between later windows, at least
 # within this share of wall time; and open only when the heap or RSS grew since the last.
 WINDOW_SHARE = 0.03
 # "auto" (the default): tracemalloc traces from the start, as in "full", while that is
-# cheap; once the traced program wants more than AUTO_MAX_CPU_SHARE of a CPU over a second
-# (tracing multiplies its CPU time 10-30x), the agent closes that first, long window and
-# goes on in "windows" mode. Light programs (mostly waiting) stay exact; allocation-heavy
-# ones pay for about two seconds of tracing.  The first second, and any second in which
-# modules were imported, is start-up, busy in every program, and says nothing about what
-# tracing will cost later: it is not judged.  Judged over quarters of a second, a program
-# that waits half the time (the corpus's slow_leak_in_churn.py) was taken for busy one run
-# in two, and its verdict suffered in windows mode: a second's average is steadier.
+# cheap; once tracing costs the program much (tracing multiplies an allocating program's CPU
+# time 10-30x), the agent closes that first, long window and goes on in "windows" mode.
+# Light programs (mostly waiting) stay exact.  Judged every fifth of a second on what the
+# program's threads wanted of a CPU (run or waiting to run):
+# - a program that wants most of a CPU (AUTO_BUSY_SHARE) twice in a row is allocation-heavy
+#   or compute-bound: it goes to windows after about half a second of tracing, and the
+#   agent spends less on it from then on (_run_job).  (Not all of a CPU: a thread waiting
+#   for the GIL is not in the run queue, so a busy program looks less busy while the agent
+#   works.)  The corpus's programs, which sleep between requests, want 0.4-0.7 of a CPU
+#   while traced;
+# - one that wants more than half a CPU (AUTO_MAX_CPU_SHARE) over a whole second, from
+#   its first second on, goes too.  A second's average is steadier than a quarter's: a
+#   program that waits half the time (the corpus's slow_leak_in_churn.py), judged at half
+#   a CPU over quarters, was taken for busy one run in two.
+# An interval in which modules were imported is start-up, busy in every program, and says
+# nothing about what tracing will cost later: it is not judged, nor is a second holding one.
+AUTO_BUSY_SHARE = 0.8
+AUTO_BUSY_CHECKS = 2
 AUTO_MAX_CPU_SHARE = 0.5
-AUTO_CHECK_EVERY = 1.0
-AUTO_JUDGED_FROM = 1.0  # seconds of age: the first second warms up (imports, caches, first objects)
+AUTO_CHECK_EVERY = 0.2
+AUTO_SECOND_CHECKS = 5  # checks in a second
+AUTO_JUDGED_FROM = 1.0  # seconds of age before the half-a-CPU rule: the first second warms up
 _GROWTH_BLOCKS = 256  # allocator blocks, beyond the agent's own
 _GROWTH_RSS = 1 << 20
 _GROWTH_RECHECK = 10.0  # seconds until a skipped window asks again
@@ -124,9 +136,13 @@ class Agent:
         self.trace = trace if trace in ("windows", "full", "auto") and frames > 0 else "off"
         self._auto = self.trace == "auto"  # still tracing the whole run, watching its cost
         self._auto_check = None  # (monotonic, process CPU, agent CPU, CPU demand, modules) at the last check
+        self._auto_checks = []  # the last few judged intervals: see _auto_verdict
+        self._judged_busy = False  # "auto" found the program keeps a CPU busy: see _run_job
         self._native_tid = None  # the agent thread's, left out of the program's CPU demand
         self._born = time.monotonic()
         self._window_open = None  # monotonic time the current window opened
+        self._survey = None  # a closed window's survey, still running in a copy (windowcopy.Survey)
+        self._survey_window = None  # [opened, closed] (epoch) of the window it surveys
         self._window_started_at = 0.0  # epoch time, for the records
         self._window_cpu = 0.0  # process CPU time when the window opened
         self._grown_from = None  # (blocks, rss) when the last window closed
@@ -191,8 +207,10 @@ class Agent:
             self._thread.join(timeout=timeout)
         try:
             if final and self._transport is not None and not self._transport.closed:
+                if self._survey is not None:
+                    self._collect_survey(wait=timeout)
                 if self._window_open is not None:
-                    self._close_window()
+                    self._close_window(in_copy=False)
                 jobs = ("sample", "census") if self.trace == "windows" else ("sample", "census", "heap", "objsites")
                 for job in jobs:
                     self._run_job(job, final=True)
@@ -202,6 +220,9 @@ class Agent:
             if self._started_tracing and tracemalloc.is_tracing():
                 tracemalloc.stop()
             self._started_tracing = False
+            if self._survey is not None:
+                self._survey.close()  # its copy ends on its own: a write to a closed pipe fails
+                self._survey = None
             if self._transport is not None:
                 self._transport.close()
 
@@ -235,7 +256,10 @@ class Agent:
                     tracemalloc.stop()
                 self._started_tracing = False
             self._window_open = None
-            self._auto_check = None
+            if self._survey is not None:
+                self._survey.close()  # the parent's
+            self._survey = None
+            self._auto_check, self._judged_busy = None, False
             self._graph_age, self._graph_blocks, self._graph_bytes, self._graph_taken = GRAPH_FIRST, None, 0, None
             self._born = time.monotonic()
             self._windows_done = 0
@@ -276,6 +300,8 @@ class Agent:
 
     def _wind_down(self):
         self._quit()
+        if self._survey is not None:
+            self._survey.close()
         self._pauses.remove()
         if self._started_tracing and tracemalloc.is_tracing():
             tracemalloc.stop()
@@ -307,8 +333,10 @@ class Agent:
             self._stop.set()
             if self._thread is not None and self._thread is not threading.current_thread():
                 self._thread.join(timeout=2.0)
+            if self._survey is not None:
+                self._collect_survey(wait=5.0)
             if self._window_open is not None:
-                self._close_window()
+                self._close_window(in_copy=False)
             jobs = ("sample", "census", "garbage") if self.trace == "windows" else ("sample", "census", "heap", "objsites", "garbage")
             for job in jobs:
                 self._run_job(job, final=True)
@@ -323,6 +351,8 @@ class Agent:
     # -- scheduling ------------------------------------------------------------------
 
     def _tick(self, now):
+        if self._survey is not None:
+            self._collect_survey()
         if self._auto:
             self._tick_auto(now)
         if self.trace == "windows":
@@ -332,6 +362,8 @@ class Agent:
         for job in _SCHEDULE:
             if self.trace == "windows" and job in ("heap", "objsites"):
                 continue  # these run when a window closes
+            if self._auto and job in ("heap", "objsites") and now - self._born < AUTO_JUDGED_FROM:
+                continue  # not before "auto" has judged a busy program: under tracing they stall it
             if now >= self._due[job]:
                 self._run_job(job)
             if self._stop.is_set():
@@ -353,28 +385,30 @@ class Agent:
             self._close_window()
 
     def _tick_auto(self, now):
-        """Leaves whole-run tracing for windows once the traced program keeps a CPU busy."""
+        """Leaves whole-run tracing for windows once tracing costs the program much."""
+        if self._auto_check is not None and now - self._auto_check[0] < AUTO_CHECK_EVERY:
+            return
+        demand, cpu = sampler.cpu_demand(self._native_tid), time.process_time()
+        point = (now, cpu, self._cpu_base, demand, len(sys.modules))
         if self._auto_check is None:
-            if now - self._born >= AUTO_JUDGED_FROM:
-                self._auto_check = (now, time.process_time(), self._cpu_base, sampler.cpu_demand(self._native_tid), len(sys.modules))
+            self._auto_check, self._auto_checks = point, []
             return
         then, cpu_then, agent_then, demand_then, modules_then = self._auto_check
-        if now - then < AUTO_CHECK_EVERY:
-            return
-        cpu_now = time.process_time()
-        demand_now = sampler.cpu_demand(self._native_tid)
-        if demand_now is not None and demand_then is not None:
+        self._auto_check = point
+        if demand is not None and demand_then is not None:
             # what the program's threads wanted, run or not: judged the same on a crowded machine
-            share = (demand_now - demand_then) / (now - then)
+            share = (demand - demand_then) / (now - then)
         else:
-            share = ((cpu_now - cpu_then) - (self._cpu_base - agent_then)) / (now - then)
-        modules_now = len(sys.modules)
-        self._auto_check = (now, cpu_now, self._cpu_base, demand_now, modules_now)
-        if modules_now != modules_then:
-            return  # still starting up
-        if share <= AUTO_MAX_CPU_SHARE or not self._started_tracing:
+            share = ((cpu - cpu_then) - (self._cpu_base - agent_then)) / (now - then)
+        checks = self._auto_checks
+        checks.append((then - self._born, None if len(sys.modules) != modules_then else share))
+        del checks[:-AUTO_SECOND_CHECKS]
+        verdict = self._auto_verdict(checks)
+        if not self._started_tracing or verdict is None:
             return
+        share = checks[-1][1] or 0.0
         self._auto = False
+        self._judged_busy = verdict == "busy"
         self.trace = "windows"
         self._send({"k": "trace-switch", "pid": self.pid, "t": time.time(), "to": "windows",
                     "cpu_share": round(share, 3)})
@@ -382,6 +416,24 @@ class Agent:
         self._window_open = self._born
         self._window_cpu = time.process_time()
         self._close_window()
+
+    @staticmethod
+    def _auto_verdict(checks):
+        """None (stay traced), "busy" (a CPU kept busy) or "half" (half a CPU over a second).
+
+        checks: the last few (age at start, the program's CPU share or None for start-up),
+        oldest first, AUTO_CHECK_EVERY apart.
+        """
+        last = [s for _, s in checks[-AUTO_BUSY_CHECKS:]]
+        if len(last) == AUTO_BUSY_CHECKS and all(s is not None and s >= AUTO_BUSY_SHARE for s in last):
+            return "busy"
+        second = checks[-AUTO_SECOND_CHECKS:]
+        if len(second) < AUTO_SECOND_CHECKS or second[0][0] < AUTO_JUDGED_FROM - AUTO_CHECK_EVERY / 2:
+            return None
+        shares = [s for _, s in second]
+        if None not in shares and sum(shares) / len(shares) > AUTO_MAX_CPU_SHARE:
+            return "half"
+        return None
 
     def _growth_suspected(self):
         """Early windows always open; later ones only when the heap or RSS grew since the last."""
@@ -393,22 +445,31 @@ class Agent:
     def _heap_now(self):
         return sys.getallocatedblocks() - self._own_blocks, sampler.rss_bytes()
 
-    def _close_window(self):
-        """What the window's allocations left alive, by site and by type; then tracing stops."""
+    def _close_window(self, in_copy=True):
+        """What the window's allocations left alive, by site and by type; then tracing stops.
+
+        Surveyed in a forked copy where it can be (windowcopy.py): the program pauses for
+        the fork and is untraced at once; the records go out when the copy has answered
+        (_collect_survey).  Here, under tracing, at exit and when the collector is off
+        (the garbage probe reads this process's traces).
+        """
         if self._graph_due(time.monotonic()):
             self._heap_graph("growth")  # now, while tracing tells where objects were made
         blocks_before = sys.getallocatedblocks()
         traced_cpu = time.process_time() - self._window_cpu
         cpu_started = time.thread_time()
+        window = [self._window_started_at, time.time()]
         try:
-            if self._work_lock.acquire(timeout=5.0):
-                try:
-                    self._job_heap(False)
-                    self._job_window_objects()
-                    if not gc.isenabled() or gc.get_threshold()[0] == 0:
-                        self._job_garbage(False)
-                finally:
-                    self._work_lock.release()
+            collector_off = not gc.isenabled() or gc.get_threshold()[0] == 0
+            if not (in_copy and not collector_off and self._survey is None and self._copy_survey(window)):
+                if self._work_lock.acquire(timeout=5.0):
+                    try:
+                        self._job_heap(False)
+                        self._send_window_objects(windowcopy.window_survivors(), window)
+                        if collector_off:
+                            self._job_garbage(False)
+                    finally:
+                        self._work_lock.release()
         except Exception as exc:
             self._error("window", exc)
         finally:
@@ -434,6 +495,42 @@ class Agent:
                 # the window's cost: the program's CPU while traced, plus the closing work
                 self._next_window = now + max(WINDOW_GAP, (traced_cpu + closing) / WINDOW_SHARE)
             self._next_window = max(self._next_window, now + 0.5)
+
+    def _copy_survey(self, window):
+        """Starts the window's survey in a copy; False if it could not be started."""
+        try:
+            started = windowcopy.start(self._tracebacks.known, self._sticky, _MAX_HEAP_SITES)
+        except Exception as exc:
+            self._error("window copy", exc)
+            return False
+        if started is None:
+            return False
+        self._survey, self._survey_window = started[0], window
+        return True
+
+    def _collect_survey(self, wait=0.0):
+        """Sends what the window's copy found, once it has answered."""
+        survey = self._survey
+        result = survey.wait(wait) if wait else survey.poll()
+        if result is None and not survey.done:
+            return
+        self._survey = None
+        if result is None:
+            self._error("window copy", RuntimeError("the copy ended without an answer"))
+            return
+        blocks_before = sys.getallocatedblocks()
+        cpu_started = time.thread_time()
+        if self._work_lock.acquire(timeout=5.0):
+            try:
+                heap, survivors = windowcopy.decode(result)
+                self._send_heap(heap, self._survey_window)
+                self._send_window_objects(survivors, self._survey_window)
+            except Exception as exc:
+                self._error("window", exc)
+            finally:
+                self._work_lock.release()
+        self._own_blocks += sys.getallocatedblocks() - blocks_before  # interned tracebacks
+        self._cpu_base += time.thread_time() - cpu_started
 
     def _graph_due(self, now):
         if self.graphs != "auto" or self._graph_bytes >= GRAPH_BYTES:
@@ -475,31 +572,19 @@ class Agent:
             self._library_paths = tuple(library_paths())
         return self._library_paths
 
-    def _job_window_objects(self):
-        names = {}
-        per_key = {}
-        for (type_id, raw), n in heapwalk.traced_objects().items():
-            if any(f[0].startswith(_HERE) for f in raw):
-                continue
-            per_key.setdefault(type_id, {})[raw] = n
-        if not per_key:
+    def _send_window_objects(self, survivors, window):
+        """objsites records from windowcopy.window_survivors()'s result (made here or in a copy)."""
+        if not survivors:
             return
-        for tid, tp in heapwalk.all_types().items():
-            if tid in per_key:
-                try:
-                    names[tid] = (heapwalk.type_key(tp), bool(tp.__flags__ & (1 << 14)), self._origin_of(tp))
-                except Exception:
-                    pass
+        types = heapwalk.all_types()
         out = []
         records = []
-        for tid, counts in per_key.items():
-            key, has_gc, origin = names.get(tid, ("?.?", False, "builtin"))
-            top = sorted(counts.items(), key=lambda kv: -kv[1])[:20]
+        for type_id, key, has_gc, instances, top in survivors:
+            tp = types.get(type_id)
             records.append({"k": "objsites", "pid": self.pid, "t": time.time(), "type": key,
-                            "instances": sum(counts.values()), "untraced": 0, "gc": has_gc,
-                            "origin": origin,
-                            "window": [self._window_started_at, time.time()],
-                            "sites": [[self._tracebacks.intern(raw, out), n] for raw, n in top]})
+                            "instances": instances, "untraced": 0, "gc": has_gc,
+                            "origin": self._origin_of(tp) if tp is not None else "builtin",
+                            "window": window, "sites": [[self._tb_id(ref, out), n] for ref, n in top]})
         for record in out + records:
             self._send(record)
 
@@ -534,7 +619,11 @@ class Agent:
         self._cpu_base += spent
         every, share = _SCHEDULE[job]
         age = time.monotonic() - self._born
-        if age < _EARLY_SECONDS:
+        if self._judged_busy:
+            # A program "auto" found busy pays for every second the agent holds the GIL (it
+            # would have run meanwhile), where one that waits hardly notices: half the share.
+            share *= _BUSY_SHARE_FACTOR
+        elif age < _EARLY_SECONDS:
             # short programs need enough points for a trend: spend more early; and a
             # census point more often where the heap is small enough to allow it
             share *= 2
@@ -597,47 +686,24 @@ class Agent:
     def _job_heap(self, final):
         if _get_traces is None or not tracemalloc.is_tracing():
             return
-        started = time.perf_counter()
-        groups = {}
-        for trace in _get_traces():
-            frames = trace[2]
-            group = groups.get(frames)
-            if group is None:
-                groups[frames] = [trace[1], 1]
-            else:
-                group[0] += trace[1]
-                group[1] += 1
-        total_size = total_count = own = 0
-        mine = []
-        for frames, (size, count) in groups.items():
-            if any(f[0].startswith(_HERE) for f in frames):
-                own += size  # the agent's own allocations
-                continue
-            total_size += size
-            total_count += count
-            mine.append((size, count, frames))
-        mine.sort(key=lambda g: -g[0])
+        window = [self._window_started_at, time.time()] if self._window_open is not None else None
+        self._send_heap(windowcopy.heap_sites(self._tracebacks.known, self._sticky, _MAX_HEAP_SITES), window, final)
+
+    def _send_heap(self, heap, window, final=False):
+        """A heap record from windowcopy.heap_sites()'s result (made here or in a copy)."""
         out = []
         sites = []
-        shown_size = shown_count = 0
-        for i, (size, count, frames) in enumerate(mine):
-            known = self._tracebacks.known(frames)
-            if i < _MAX_HEAP_SITES or known in self._sticky:
-                tb_id = self._tracebacks.intern(frames, out)
-                if len(self._sticky) < _MAX_STICKY_SITES:
-                    self._sticky.add(tb_id)
-                sites.append([tb_id, size, count])
-                shown_size += size
-                shown_count += count
-        self._tracebacks.end_batch()
-        self._own_heap = own
+        for ref, size, count in heap["sites"]:
+            tb_id = self._tb_id(ref, out)
+            if len(self._sticky) < _MAX_STICKY_SITES:
+                self._sticky.add(tb_id)
+            sites.append([tb_id, size, count])
+        self._own_heap = heap["own"]
         for record in out:
             self._send(record)
-        window = [self._window_started_at, time.time()] if self._window_open is not None else None
         record = {"k": "heap", "pid": self.pid, "t": time.time(), "window": window,
-                  "seconds": round(time.perf_counter() - started, 6),
-                  "size": total_size, "count": total_count, "sites": sites,
-                  "rest": [total_size - shown_size, total_count - shown_count]}
+                  "seconds": heap["seconds"], "size": heap["size"], "count": heap["count"],
+                  "sites": sites, "rest": heap["rest"]}
         current = {tb: (size, count) for tb, size, count in sites}
         previous, self._heap_last = self._heap_last, current
         self._heap_runs += 1
@@ -648,6 +714,10 @@ class Agent:
             record["sites"] += [[tb, 0, 0] for tb in previous if tb not in current]
             record["delta"] = True
         self._send(record, final)
+
+    def _tb_id(self, ref, out):
+        """A traceback's id: ``ref`` is one already, or frames to intern (a "tb" record to ``out``)."""
+        return ref if isinstance(ref, int) else self._tracebacks.intern(ref, out)
 
     def _job_objsites(self, final):
         if not tracemalloc.is_tracing():

@@ -64,9 +64,10 @@ def fork(timed=False):
     sys.setswitchinterval(max(before, _QUIET_SWITCH_INTERVAL))
     pid = -1
     try:
-        # threads waiting with the old, shorter interval time out and re-arm with this one
+        # Threads waiting with the old, shorter interval time out and re-arm with this one.
+        # Taking the GIL back after the sleep is taking it afresh: no hand-over is asked for
+        # now, and none will be before the new interval has passed.
         time.sleep(min(before, _QUIET_SWITCH_INTERVAL) + 0.001)
-        time.sleep(0)  # give the GIL away and take it back: no hand-over is asked for now
         started = time.perf_counter()
         pid = lib.fork()
         paused = time.perf_counter() - started

@@ -60,6 +60,12 @@ def _inner_referents():
     return starmap(gc.get_referents, _untracked_referents())
 
 
+def _untracked_population():
+    """The untracked referents, followed by what they hold: one walk over the referents."""
+    mine, theirs = _twice(_untracked_referents())
+    return map(chain, mine, starmap(gc.get_referents, theirs))
+
+
 def _population_lists():
     """Everything that is referred to: a leaked object always is.
 
@@ -148,8 +154,7 @@ def census():
     by_type = _types_hash_safely()
     key = None if by_type else id
     _walk(_tally(_heap_lists(), tracked, key))
-    _walk(_tally(_untracked_referents(), untracked, key))
-    _walk(_tally(_inner_referents(), untracked, key))
+    _walk(_tally(_untracked_population(), untracked, key))
     types = {} if by_type else all_types()
     out = {}
     for bins in (tracked, untracked):

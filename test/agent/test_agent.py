@@ -522,6 +522,23 @@ class AutoModeTest(unittest.TestCase):
         self.assertEqual(out["switches"], 0)
         self.assertTrue(out["tracing"])
 
+    def test_the_verdict_over_the_last_checks(self):
+        from leaktrail.agent import AUTO_CHECK_EVERY, Agent
+
+        def checks(first_age, *shares):
+            return [(first_age + i * AUTO_CHECK_EVERY, s) for i, s in enumerate(shares)]
+
+        verdict = Agent._auto_verdict
+        self.assertEqual(verdict(checks(0.2, 0.95, 0.85)), "busy")  # a CPU kept busy, twice
+        self.assertIsNone(verdict(checks(0.2, 0.95)))  # once is not enough
+        self.assertIsNone(verdict(checks(0.2, None, 0.95)))  # imports: start-up, not judged
+        self.assertIsNone(verdict(checks(0.2, 0.95, 0.5, 0.95)))  # a program that waits at times
+        # half a CPU over a whole second, from the first second on
+        self.assertEqual(verdict(checks(1.0, 0.6, 0.7, 0.5, 0.6, 0.7)), "half")
+        self.assertIsNone(verdict(checks(0.4, 0.6, 0.7, 0.5, 0.6, 0.7)))  # still warming up
+        self.assertIsNone(verdict(checks(1.0, 0.6, 0.7, None, 0.6, 0.7)))
+        self.assertIsNone(verdict(checks(1.0, 0.4, 0.5, 0.45, 0.6, 0.4)))  # under half, on average
+
 
 class DoNoHarmTest(unittest.TestCase):
     def test_tuple_race_under_a_real_agent(self):
