@@ -23,7 +23,7 @@ export const RUN_OPTIONS = {
   capture: { type: "string", short: "o", value: "FILE", help: "where to write the capture (default: a new file in the temp folder)" },
   frames: { type: "string", value: "N", help: "frames kept per allocation traceback (default 16; 0 turns tracemalloc off)" },
   interval: { type: "string", value: "SECONDS", help: "seconds between cheap samples (default 0.1)" },
-  trace: { type: "string", value: "MODE", help: "auto (default): tracemalloc for the whole run while the traced program leaves a CPU mostly idle, else, after about two seconds, only in short, budgeted windows; windows: only in windows from the start (a few % on allocation-heavy code); full: the whole run, always (exact; 10-25x slower on allocation-heavy code)" },
+  trace: { type: "string", value: "MODE", help: "auto (default): tracemalloc for the whole run while the traced program leaves a CPU mostly idle, else (a CPU kept busy for half a second, or half a CPU over a second) only in short, budgeted windows; windows: only in windows from the start (a few % on allocation-heavy code); full: the whole run, always (exact; 10-25x slower on allocation-heavy code)" },
   "heap-graph": { type: "string", value: "WHEN", help: "auto (default): heap graphs (why objects are alive) at 3 s, then at doubling ages while the heap grows, and at exit; exit: only at exit; off: none. Each is walked by a forked copy: the program pauses only for the fork" },
   "heap-values": { type: "boolean", help: "keep str and bytes contents in heap graphs (first 200 characters); by default only their lengths, dict keys and attribute names are kept" },
   "fail-on-leak": { type: "boolean", help: "exit with status 3 when a leak is found (instead of the program's own)" },
