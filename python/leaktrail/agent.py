@@ -101,6 +101,13 @@ _GROWTH_RECHECK = 10.0  # seconds until a skipped window asks again
 GRAPH_FIRST = 3.0
 GRAPH_GROWTH = 0.05
 GRAPH_BYTES = 24 << 20
+# A copy's walk takes about 10 us per allocated block of a CPU the program might have used:
+# on a machine whose cores share their resources, a busy program runs slower meanwhile
+# (10-25% here, with a CPU burner on the other core).  In a program "auto" found busy,
+# the walks after the first keep within GRAPH_BUSY_SHARE of its age, estimated; a program
+# that waits does not notice them.
+GRAPH_SECONDS_PER_BLOCK = 10e-6
+GRAPH_BUSY_SHARE = 0.05
 # The graph at exit is skipped when one was begun this recently and the heap has hardly
 # grown since: it would show the same, and the CLI would wait for a second walk.
 GRAPH_EXIT_RECENT = 10.0
@@ -132,6 +139,7 @@ class Agent:
         self._graph_blocks = None  # allocated blocks at the last heap graph
         self._graph_taken = None  # (monotonic, allocated blocks) when the last graph began
         self._graph_bytes = 0  # an estimate of what the graphs so far weigh
+        self._graph_walks = 0.0  # an estimate of the seconds their copies walked
         self.frames = frames
         self.trace = trace if trace in ("windows", "full", "auto") and frames > 0 else "off"
         self._auto = self.trace == "auto"  # still tracing the whole run, watching its cost
@@ -261,6 +269,7 @@ class Agent:
             self._survey = None
             self._auto_check, self._judged_busy = None, False
             self._graph_age, self._graph_blocks, self._graph_bytes, self._graph_taken = GRAPH_FIRST, None, 0, None
+            self._graph_walks = 0.0
             self._born = time.monotonic()
             self._windows_done = 0
             self._next_window = self._born + _FIRST_WINDOWS[0]
@@ -542,6 +551,9 @@ class Agent:
         blocks = sys.getallocatedblocks() - self._own_blocks
         if self._graph_blocks is not None and blocks < self._graph_blocks * (1 + GRAPH_GROWTH):
             return False
+        walk = blocks * GRAPH_SECONDS_PER_BLOCK
+        if self._judged_busy and self._graph_taken is not None and self._graph_walks + walk > GRAPH_BUSY_SHARE * age:
+            return False
         self._graph_blocks = blocks
         return True
 
@@ -562,6 +574,7 @@ class Agent:
             if paused is not None:
                 self._cpu_base += paused
                 self._graph_taken = (time.monotonic(), sys.getallocatedblocks() - self._own_blocks)
+                self._graph_walks += self._graph_taken[1] * GRAPH_SECONDS_PER_BLOCK
                 # about 12 bytes an object and 8 an edge, compressed about 3 to 1
                 self._graph_bytes += sys.getallocatedblocks() * 8
         except Exception as exc:

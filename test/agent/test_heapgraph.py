@@ -326,6 +326,23 @@ class ExitGraphTest(unittest.TestCase):
         a._graph_taken = (time.monotonic(), int(blocks / (1 + 2 * agent.GRAPH_GROWTH)))
         self.assertFalse(a._recent_graph_shows_the_end())  # the heap grew since
 
+    def test_a_busy_program_gets_later_graphs_within_their_share(self):
+        from leaktrail import agent
+
+        def due(busy, walked, age):
+            a = self.agent()
+            a._judged_busy = busy
+            a._graph_taken = (time.monotonic(), 1)  # one graph taken already, of a tiny heap
+            a._graph_blocks, a._graph_walks = 1, walked
+            return a._graph_due(a._born + age)
+
+        walk = (sys.getallocatedblocks() - self.agent()._own_blocks) * agent.GRAPH_SECONDS_PER_BLOCK
+        age = max(2 * walk / agent.GRAPH_BUSY_SHARE, 2 * agent.GRAPH_FIRST)
+        room = agent.GRAPH_BUSY_SHARE * age - walk  # what earlier walks may have taken
+        self.assertTrue(due(True, room - 0.1 * walk, age))
+        self.assertFalse(due(True, room + 0.1 * walk, age))
+        self.assertTrue(due(False, room + 0.1 * walk, age))  # a program that waits does not notice
+
 
 if __name__ == "__main__":
     unittest.main()
