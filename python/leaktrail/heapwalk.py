@@ -60,9 +60,17 @@ def _inner_referents():
     return starmap(gc.get_referents, _untracked_referents())
 
 
+_PADDING = 64  # more than a tee buffer's link holds (57 items)
+
+
 def _untracked_population():
-    """The untracked referents, followed by what they hold: one walk over the referents."""
-    mine, theirs = _twice(_untracked_referents())
+    """The untracked referents, followed by what they hold: one walk over the referents.
+
+    Padded with Nones, as in _population_lists: the tee buffers keep the last items they
+    passed until the walk's frame returns, and they must not be the target's objects.
+    census() takes the padding off its count.
+    """
+    mine, theirs = _twice(map(chain, _untracked_referents(), repeat(repeat(None, _PADDING))))
     return map(chain, mine, starmap(gc.get_referents, theirs))
 
 
@@ -72,7 +80,7 @@ def _population_lists():
     Padded with Nones so that ``tee`` buffers, which keep the last few items they
     passed, end up holding Nones rather than the target's objects.
     """
-    return map(chain, _referent_lists(), _inner_referents(), repeat(repeat(None, 64)))
+    return map(chain, _referent_lists(), _inner_referents(), repeat(repeat(None, _PADDING)))
 
 
 def _twice(stream):
@@ -155,6 +163,9 @@ def census():
     key = None if by_type else id
     _walk(_tally(_heap_lists(), tracked, key))
     _walk(_tally(_untracked_population(), untracked, key))
+    padding = untracked.get(type(None) if by_type else id(type(None)))
+    if padding is not None:
+        del padding[:_PADDING]
     types = {} if by_type else all_types()
     out = {}
     for bins in (tracked, untracked):
@@ -208,7 +219,7 @@ def _count_sites(selected, raw_lookup, counts):
     # de-duplicate: {id: obj} lives only inside the chain.
     s1, s2 = _twice(selected)
     unique = map(methodcaller("values"), map(dict, map(zip, map(map, repeat(id), s1), s2)))
-    objs_a, objs_b = _twice(map(chain, unique, repeat(repeat(None, 64))))
+    objs_a, objs_b = _twice(map(chain, unique, repeat(repeat(None, _PADDING))))
     # the None padding is selected too; its key and traceback are dropped by the caller
     keys = map(map, repeat(id), map(map, repeat(type), objs_a))
     if raw_lookup:
@@ -260,7 +271,7 @@ def traced_objects():
                         if _raw_traceback is not None and tp.__flags__ & _MANAGED_DICT)
     if managed:
         # instances with a managed dict are always tracked: the heap list is enough
-        _walk(_objsites_chain(managed, True, counts, map(chain, _heap_lists(), repeat(repeat(None, 64)))))
+        _walk(_objsites_chain(managed, True, counts, map(chain, _heap_lists(), repeat(repeat(None, _PADDING)))))
     for key in [k for k in counts if k[1] is None]:
         del counts[key]
     return counts
