@@ -265,6 +265,7 @@ def overhead_at(args, py, tmp, requests):
     loops = {name: [] for name, _ in configs}
     failures = {name: [] for name, _ in configs}
     verdicts = {name: [] for name, _ in configs}
+    rounds = {name: {} for name, _ in configs}  # run -> (seconds, loop seconds or None)
     env = dict(os.environ, LEAK="1")
     env.pop("LEAKTRAIL_TRACE", None)
     total = args.runs * len(configs)
@@ -280,6 +281,7 @@ def overhead_at(args, py, tmp, requests):
                 loop = LOOP_SECONDS.search(out)
                 if loop:
                     loops[name].append(float(loop.group(1)))
+                rounds[name][run] = (seconds, float(loop.group(1)) if loop else None)
             else:
                 failures[name].append(rc)
             if report:
@@ -296,8 +298,8 @@ def overhead_at(args, py, tmp, requests):
     lines.append("Overhead: %s %d LEAK=1 (%d requests, %.0f s plain), %d runs each, interleaved; median wall time" %
                  (rel(JSON_LOOP), requests, requests, plain, args.runs))
     lines.append("")
-    lines.append("| configuration | median s | min–max s | ratio to plain | request loop: median s | loop ratio to plain | leak named (runs) |")
-    lines.append("|---|---:|---:|---:|---:|---:|---|")
+    lines.append("| configuration | median s | min–max s | ratio to plain | request loop: median s | loop ratio to plain | paired ratios: command, loop | leak named (runs) |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---|")
     for name, _ in configs:
         ts = times[name]
         if ts:
@@ -312,21 +314,34 @@ def overhead_at(args, py, tmp, requests):
             cells += ["%.2f" % m, "%.2fx" % (m / plain_loop)]
         else:
             cells += ["—", "—"]
+        cells.append(paired_ratios(rounds[name], rounds["plain"]))
         vs = verdicts[name]
         named = "%d/%d" % (sum(v["named"] for v in vs), len(vs)) if vs else ""
-        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (name, cells[0], cells[1], cells[2], cells[3], cells[4], named))
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % ((name,) + tuple(cells) + (named,)))
     for name in skipped:
-        lines.append("| %s | not run at this length (traces every allocation: 10-25x) | | | | | |" % name)
+        lines.append("| %s | not run at this length (traces every allocation: 10-25x) | | | | | | |" % name)
     lines.append("")
     lines.append("Median s: the whole command, from start to its exit (for leaktrail: until the report is"
                  " written, walks of heap graphs taken at exit included). Request loop: the workload's own"
-                 " timing of its loop, what a service pays while it runs.")
+                 " timing of its loop, what a service pays while it runs. Paired ratios: each run over the"
+                 " plain run of the same round (runs are interleaved), the median of those: steadier than"
+                 " the ratio of medians when the machine's speed drifts.")
     lines.append("")
     lines.append("Leak named = verdict.leak, and suspects[0] at %s:%d (the `# LEAK-SITE` line) with type tuple." % (rel(JSON_LOOP), site_line))
     for name, _ in configs:
         for i, v in enumerate(verdicts[name], 1):
             lines.append("  %s, run %d: %s -> %s" % (name, i, v["text"], "named" if v["named"] else "NOT named"))
     print("\n".join(lines), flush=True)
+
+
+def paired_ratios(runs, plain_runs):
+    """"command, loop" medians of each round's ratio to that round's plain run."""
+    def median_ratio(i):
+        ratios = [runs[r][i] / plain_runs[r][i] for r in runs
+                  if r in plain_runs and runs[r][i] and plain_runs[r][i]]
+        return "%.2fx" % statistics.median(ratios) if ratios else "—"
+
+    return "%s, %s" % (median_ratio(0), median_ratio(1))
 
 
 # -- 2. time to confirm a leak --------------------------------------------------------

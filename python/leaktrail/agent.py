@@ -106,8 +106,8 @@ GRAPH_BYTES = 24 << 20
 # A copy's walk takes about 10 us per allocated block of a CPU the program might have used:
 # on a machine whose cores share their resources, a busy program runs slower meanwhile
 # (10-25% here, with a CPU burner on the other core).  In a program "auto" found busy,
-# the walks after the first keep within GRAPH_BUSY_SHARE of its age, estimated; a program
-# that waits does not notice them.
+# the walks keep within GRAPH_BUSY_SHARE of its age, estimated (the one at exit, when the
+# program is done, is always taken); a program that waits does not notice them.
 GRAPH_SECONDS_PER_BLOCK = 10e-6
 GRAPH_BUSY_SHARE = 0.05
 # The graph at exit is skipped when one was begun this recently and the heap has hardly
@@ -146,7 +146,8 @@ class Agent:
         self.trace = trace if trace in ("windows", "full", "auto") and frames > 0 else "off"
         self._auto = self.trace == "auto"  # still tracing the whole run, watching its cost
         self._auto_check = None  # (monotonic, process CPU, agent CPU, CPU demand, modules) at the last check
-        self._auto_checks = []  # the last few judged intervals: see _auto_verdict
+        self._auto_checks = []  # the CPU shares of the last few intervals: see _auto_verdict
+        self._auto_second = []  # and of the second being judged
         self._judged_busy = False  # "auto" found the program keeps a CPU busy: see _run_job
         self._native_tid = None  # the agent thread's, left out of the program's CPU demand
         self._born = time.monotonic()
@@ -373,20 +374,18 @@ class Agent:
         for job in _SCHEDULE:
             if self.trace == "windows" and job in ("heap", "objsites"):
                 continue  # these run when a window closes
-            if self._auto and job in ("heap", "objsites") and now - self._born < AUTO_JUDGED_FROM:
-                continue  # not before "auto" has judged a busy program: under tracing they stall it
             if now >= self._due[job]:
                 self._run_job(job)
             if self._stop.is_set():
                 return
 
     def _tick_delay(self, now):
-        """Seconds until the next tick: 20 ms while something is timed closely (a window
-        open, "auto" judging, a survey to collect), else until the next job is due, at
-        most _TICK_MAX.  Each tick takes the GIL from a busy program: fewer ticks, fewer
-        hand-overs (50 a second at 20 ms, about 10 at the samples' pace)."""
-        if self._window_open is not None or self._auto or self._survey is not None:
-            return _TICK_FINE
+        """Seconds until the next tick.  Each tick takes the GIL from a busy program: in one
+        "auto" found busy, ticks come when the next job is due, at most _TICK_MAX apart
+        (about 10 a second, at the samples' pace, where 20 ms ticks made 50), but for
+        20 ms while something is timed closely (a window open, a survey to collect)."""
+        if not self._judged_busy or self._window_open is not None or self._survey is not None:
+            return _TICK_FINE  # (a program that waits hardly notices the ticks)
         skipped = ("heap", "objsites") if self.trace == "windows" else ()
         due = min(when for job, when in self._due.items() if job not in skipped)
         if self.trace == "windows":
@@ -417,7 +416,7 @@ class Agent:
         demand, cpu = sampler.cpu_demand(self._native_tid), time.process_time()
         point = (now, cpu, self._cpu_base, demand, len(sys.modules))
         if self._auto_check is None:
-            self._auto_check, self._auto_checks = point, []
+            self._auto_check, self._auto_checks, self._auto_second = point, [], []
             return
         then, cpu_then, agent_then, demand_then, modules_then = self._auto_check
         self._auto_check = point
@@ -426,13 +425,19 @@ class Agent:
             share = (demand - demand_then) / (now - then)
         else:
             share = ((cpu - cpu_then) - (self._cpu_base - agent_then)) / (now - then)
-        checks = self._auto_checks
-        checks.append((then - self._born, None if len(sys.modules) != modules_then else share))
-        del checks[:-AUTO_SECOND_CHECKS]
-        verdict = self._auto_verdict(checks)
+        if len(sys.modules) != modules_then:
+            share = None  # start-up
+        checks, second = self._auto_checks, self._auto_second
+        checks.append(share)
+        del checks[:-AUTO_BUSY_CHECKS]
+        if then - self._born >= AUTO_JUDGED_FROM - AUTO_CHECK_EVERY / 2:
+            second.append(share)
+        verdict = self._auto_verdict(checks, second)
+        if len(second) >= AUTO_SECOND_CHECKS:
+            self._auto_second = []  # seconds are judged one after the other, never overlapping
         if not self._started_tracing or verdict is None:
             return
-        share = checks[-1][1] or 0.0
+        share = checks[-1] or 0.0
         self._auto = False
         self._judged_busy = verdict == "busy"
         self.trace = "windows"
@@ -444,20 +449,19 @@ class Agent:
         self._close_window()
 
     @staticmethod
-    def _auto_verdict(checks):
+    def _auto_verdict(last, second):
         """None (stay traced), "busy" (a CPU kept busy) or "half" (half a CPU over a second).
 
-        checks: the last few (age at start, the program's CPU share or None for start-up),
-        oldest first, AUTO_CHECK_EVERY apart.
+        last: the program's CPU share over the last checks, AUTO_CHECK_EVERY apart, oldest
+        first (None for start-up); second: those of the second being judged, from
+        AUTO_JUDGED_FROM on.  Seconds are judged one after the other: judged over a sliding
+        second, five times as often, a program waiting half the time would more often
+        happen to look busy.
         """
-        last = [s for _, s in checks[-AUTO_BUSY_CHECKS:]]
+        last = last[-AUTO_BUSY_CHECKS:]
         if len(last) == AUTO_BUSY_CHECKS and all(s is not None and s >= AUTO_BUSY_SHARE for s in last):
             return "busy"
-        second = checks[-AUTO_SECOND_CHECKS:]
-        if len(second) < AUTO_SECOND_CHECKS or second[0][0] < AUTO_JUDGED_FROM - AUTO_CHECK_EVERY / 2:
-            return None
-        shares = [s for _, s in second]
-        if None not in shares and sum(shares) / len(shares) > AUTO_MAX_CPU_SHARE:
+        if len(second) == AUTO_SECOND_CHECKS and None not in second and sum(second) / len(second) > AUTO_MAX_CPU_SHARE:
             return "half"
         return None
 
@@ -474,10 +478,11 @@ class Agent:
     def _close_window(self, in_copy=True):
         """What the window's allocations left alive, by site and by type; then tracing stops.
 
-        Surveyed in a forked copy where it can be (windowcopy.py): the program pauses for
-        the fork and is untraced at once; the records go out when the copy has answered
-        (_collect_survey).  Here, under tracing, at exit and when the collector is off
-        (the garbage probe reads this process's traces).
+        In a program "auto" found busy, surveyed in a forked copy where it can be
+        (windowcopy.py): the program pauses for the fork and is untraced at once; the
+        records go out when the copy has answered (_collect_survey).  Here, under tracing,
+        in other programs (a program that waits hardly notices), at exit, and when the
+        collector is off (the garbage probe reads this process's traces).
         """
         if self._graph_due(time.monotonic()):
             self._heap_graph("growth")  # now, while tracing tells where objects were made
@@ -487,7 +492,8 @@ class Agent:
         window = [self._window_started_at, time.time()]
         try:
             collector_off = not gc.isenabled() or gc.get_threshold()[0] == 0
-            if not (in_copy and not collector_off and self._survey is None and self._copy_survey(window)):
+            in_copy = in_copy and self._judged_busy and not collector_off and self._survey is None
+            if not (in_copy and self._copy_survey(window)):
                 if self._work_lock.acquire(timeout=5.0):
                     try:
                         self._job_heap(False)
@@ -569,7 +575,7 @@ class Agent:
         if self._graph_blocks is not None and blocks < self._graph_blocks * (1 + GRAPH_GROWTH):
             return False
         walk = blocks * GRAPH_SECONDS_PER_BLOCK
-        if self._judged_busy and self._graph_taken is not None and self._graph_walks + walk > GRAPH_BUSY_SHARE * age:
+        if self._judged_busy and self._graph_walks + walk > GRAPH_BUSY_SHARE * age:
             return False
         self._graph_blocks = blocks
         return True

@@ -523,21 +523,18 @@ class AutoModeTest(unittest.TestCase):
         self.assertTrue(out["tracing"])
 
     def test_the_verdict_over_the_last_checks(self):
-        from leaktrail.agent import AUTO_CHECK_EVERY, Agent
-
-        def checks(first_age, *shares):
-            return [(first_age + i * AUTO_CHECK_EVERY, s) for i, s in enumerate(shares)]
+        from leaktrail.agent import Agent
 
         verdict = Agent._auto_verdict
-        self.assertEqual(verdict(checks(0.2, 0.95, 0.85)), "busy")  # a CPU kept busy, twice
-        self.assertIsNone(verdict(checks(0.2, 0.95)))  # once is not enough
-        self.assertIsNone(verdict(checks(0.2, None, 0.95)))  # imports: start-up, not judged
-        self.assertIsNone(verdict(checks(0.2, 0.95, 0.5, 0.95)))  # a program that waits at times
-        # half a CPU over a whole second, from the first second on
-        self.assertEqual(verdict(checks(1.0, 0.6, 0.7, 0.5, 0.6, 0.7)), "half")
-        self.assertIsNone(verdict(checks(0.4, 0.6, 0.7, 0.5, 0.6, 0.7)))  # still warming up
-        self.assertIsNone(verdict(checks(1.0, 0.6, 0.7, None, 0.6, 0.7)))
-        self.assertIsNone(verdict(checks(1.0, 0.4, 0.5, 0.45, 0.6, 0.4)))  # under half, on average
+        self.assertEqual(verdict([0.95, 0.85], []), "busy")  # a CPU kept busy, twice in a row
+        self.assertIsNone(verdict([0.95], []))  # once is not enough
+        self.assertIsNone(verdict([None, 0.95], []))  # imports: start-up, not judged
+        self.assertIsNone(verdict([0.95, 0.5], []))  # a program that waits at times
+        # half a CPU over a whole second
+        self.assertEqual(verdict([0.6, 0.7], [0.6, 0.7, 0.5, 0.6, 0.7]), "half")
+        self.assertIsNone(verdict([0.6, 0.7], [0.5, 0.6, 0.7]))  # not a whole second yet
+        self.assertIsNone(verdict([0.6, 0.7], [0.6, 0.7, None, 0.6, 0.7]))  # it held start-up
+        self.assertIsNone(verdict([0.6, 0.4], [0.4, 0.5, 0.45, 0.6, 0.4]))  # under half, on average
 
 
 class DoNoHarmTest(unittest.TestCase):

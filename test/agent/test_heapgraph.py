@@ -332,8 +332,7 @@ class ExitGraphTest(unittest.TestCase):
         def due(busy, walked, age):
             a = self.agent()
             a._judged_busy = busy
-            a._graph_taken = (time.monotonic(), 1)  # one graph taken already, of a tiny heap
-            a._graph_blocks, a._graph_walks = 1, walked
+            a._graph_blocks, a._graph_walks = 1, walked  # graphs taken already, of a tiny heap
             return a._graph_due(a._born + age)
 
         walk = (sys.getallocatedblocks() - self.agent()._own_blocks) * agent.GRAPH_SECONDS_PER_BLOCK
