@@ -81,7 +81,8 @@ WINDOW_SHARE = 0.03
 #   works.)  The corpus's programs, which sleep between requests, want 0.4-0.7 of a CPU
 #   while traced;
 # - one that wants more than half a CPU (AUTO_MAX_CPU_SHARE) over a whole second, from
-#   its first second on, goes too.  A second's average is steadier than a quarter's: a
+#   its first second on, goes too.  (Two seconds in a row kept more corpus programs traced
+#   for longer, slower runs, and ok_cycles_collected.py was then once called a leak.)  A second's average is steadier than a quarter's: a
 #   program that waits half the time (the corpus's slow_leak_in_churn.py), judged at half
 #   a CPU over quarters, was taken for busy one run in two.
 # An interval in which modules were imported is start-up, busy in every program, and says
@@ -91,6 +92,7 @@ AUTO_BUSY_CHECKS = 2
 AUTO_MAX_CPU_SHARE = 0.5
 AUTO_CHECK_EVERY = 0.2
 AUTO_SECOND_CHECKS = 5  # checks in a second
+AUTO_HALF_SECONDS = 1  # seconds in a row over AUTO_MAX_CPU_SHARE
 AUTO_JUDGED_FROM = 1.0  # seconds of age before the half-a-CPU rule: the first second warms up
 _GROWTH_BLOCKS = 256  # allocator blocks, beyond the agent's own
 _GROWTH_RSS = 1 << 20
@@ -148,6 +150,7 @@ class Agent:
         self._auto_check = None  # (monotonic, process CPU, agent CPU, CPU demand, modules) at the last check
         self._auto_checks = []  # the CPU shares of the last few intervals: see _auto_verdict
         self._auto_second = []  # and of the second being judged
+        self._auto_half_seconds = 0  # seconds in a row over half a CPU
         self._judged_busy = False  # "auto" found the program keeps a CPU busy: see _run_job
         self._native_tid = None  # the agent thread's, left out of the program's CPU demand
         self._born = time.monotonic()
@@ -413,28 +416,35 @@ class Agent:
         """Leaves whole-run tracing for windows once tracing costs the program much."""
         if self._auto_check is not None and now - self._auto_check[0] < AUTO_CHECK_EVERY:
             return
-        demand, cpu = sampler.cpu_demand(self._native_tid), time.process_time()
-        point = (now, cpu, self._cpu_base, demand, len(sys.modules))
+        threads, cpu = sampler.cpu_demand(self._native_tid, per_thread=True), time.process_time()
+        demand = sum(threads.values()) if threads is not None else None
+        point = (now, cpu, self._cpu_base, demand, len(sys.modules), threads)
         if self._auto_check is None:
-            self._auto_check, self._auto_checks, self._auto_second = point, [], []
+            self._auto_check, self._auto_checks, self._auto_second, self._auto_half_seconds = point, [], [], 0
             return
-        then, cpu_then, agent_then, demand_then, modules_then = self._auto_check
+        then, cpu_then, agent_then, demand_then, modules_then, threads_then = self._auto_check
         self._auto_check = point
         if demand is not None and demand_then is not None:
             # what the program's threads wanted, run or not: judged the same on a crowded machine
             share = (demand - demand_then) / (now - then)
+            # "a CPU kept busy" is one thread wanting it all (the GIL lets Python use one):
+            # several threads that each wait often (a pool) add up to a CPU without being busy
+            one = max([(threads[t] - threads_then.get(t, 0.0)) / (now - then) for t in threads] or [0.0])
         else:
-            share = ((cpu - cpu_then) - (self._cpu_base - agent_then)) / (now - then)
+            share = one = ((cpu - cpu_then) - (self._cpu_base - agent_then)) / (now - then)
         if len(sys.modules) != modules_then:
-            share = None  # start-up
+            share = one = None  # start-up
         checks, second = self._auto_checks, self._auto_second
-        checks.append(share)
+        checks.append(one)
         del checks[:-AUTO_BUSY_CHECKS]
         if then - self._born >= AUTO_JUDGED_FROM - AUTO_CHECK_EVERY / 2:
             second.append(share)
         verdict = self._auto_verdict(checks, second)
         if len(second) >= AUTO_SECOND_CHECKS:
             self._auto_second = []  # seconds are judged one after the other, never overlapping
+            self._auto_half_seconds = self._auto_half_seconds + 1 if verdict == "half" else 0
+            if verdict == "half" and self._auto_half_seconds < AUTO_HALF_SECONDS:
+                verdict = None
         if not self._started_tracing or verdict is None:
             return
         share = checks[-1] or 0.0
@@ -452,8 +462,9 @@ class Agent:
     def _auto_verdict(last, second):
         """None (stay traced), "busy" (a CPU kept busy) or "half" (half a CPU over a second).
 
-        last: the program's CPU share over the last checks, AUTO_CHECK_EVERY apart, oldest
-        first (None for start-up); second: those of the second being judged, from
+        last: the busiest thread's CPU share over the last checks, AUTO_CHECK_EVERY apart,
+        oldest first (None for start-up); second: the program's (all its threads') over the
+        checks of the second being judged, from
         AUTO_JUDGED_FROM on.  Seconds are judged one after the other: judged over a sliding
         second, five times as often, a program waiting half the time would more often
         happen to look busy.

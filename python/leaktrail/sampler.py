@@ -55,19 +55,20 @@ class GcPauses:
 _MAX_TASKS_READ = 64
 
 
-def cpu_demand(exclude_tid=None):
+def cpu_demand(exclude_tid=None, per_thread=False):
     """Seconds the process's threads (but ``exclude_tid``) ran or waited to run, or None.
 
     From /proc/self/task/*/schedstat: time on a CPU plus time runnable in a run queue.
     Unlike CPU time, it does not fall when other processes crowd the machine: a busy
     program on a loaded machine still wants a whole CPU.  None where the kernel does not
-    tell, or where there are too many threads to read cheaply.
+    tell, or where there are too many threads to read cheaply.  With ``per_thread``,
+    {thread id: seconds} instead of their sum.
     """
     try:
         tasks = os.listdir("/proc/self/task")
         if len(tasks) > _MAX_TASKS_READ:
             return None
-        total = 0
+        each = {}
         for task in tasks:
             if task == str(exclude_tid):
                 continue
@@ -76,8 +77,8 @@ def cpu_demand(exclude_tid=None):
                     on_cpu, waiting = f.read().split()[:2]
             except (OSError, ValueError):
                 continue  # a thread that ended meanwhile
-            total += int(on_cpu) + int(waiting)
-        return total / 1e9
+            each[task] = (int(on_cpu) + int(waiting)) / 1e9
+        return each if per_thread else sum(each.values())
     except (OSError, ValueError):
         return None
 
