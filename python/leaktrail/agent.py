@@ -81,10 +81,11 @@ WINDOW_SHARE = 0.03
 #   works.)  The corpus's programs, which sleep between requests, want 0.4-0.7 of a CPU
 #   while traced;
 # - one that wants more than half a CPU (AUTO_MAX_CPU_SHARE) over a whole second, from
-#   its first second on, goes too.  (Two seconds in a row kept more corpus programs traced
-#   for longer, slower runs, and ok_cycles_collected.py was then once called a leak.)  A second's average is steadier than a quarter's: a
+#   its first second on, goes too.  A second's average is steadier than a quarter's: a
 #   program that waits half the time (the corpus's slow_leak_in_churn.py), judged at half
-#   a CPU over quarters, was taken for busy one run in two.
+#   a CPU over quarters, was taken for busy one run in two.  (Two such seconds in a row
+#   kept more corpus programs traced for longer, slower runs, and ok_cycles_collected.py
+#   was then once called a leak.)
 # An interval in which modules were imported is start-up, busy in every program, and says
 # nothing about what tracing will cost later: it is not judged, nor is a second holding one.
 AUTO_BUSY_SHARE = 0.8
@@ -92,7 +93,6 @@ AUTO_BUSY_CHECKS = 2
 AUTO_MAX_CPU_SHARE = 0.5
 AUTO_CHECK_EVERY = 0.2
 AUTO_SECOND_CHECKS = 5  # checks in a second
-AUTO_HALF_SECONDS = 1  # seconds in a row over AUTO_MAX_CPU_SHARE
 AUTO_JUDGED_FROM = 1.0  # seconds of age before the half-a-CPU rule: the first second warms up
 _GROWTH_BLOCKS = 256  # allocator blocks, beyond the agent's own
 _GROWTH_RSS = 1 << 20
@@ -147,10 +147,9 @@ class Agent:
         self.frames = frames
         self.trace = trace if trace in ("windows", "full", "auto") and frames > 0 else "off"
         self._auto = self.trace == "auto"  # still tracing the whole run, watching its cost
-        self._auto_check = None  # (monotonic, process CPU, agent CPU, CPU demand, modules) at the last check
+        self._auto_check = None  # (monotonic, process CPU, agent CPU, CPU demand, modules, demand per thread) at the last check
         self._auto_checks = []  # the CPU shares of the last few intervals: see _auto_verdict
         self._auto_second = []  # and of the second being judged
-        self._auto_half_seconds = 0  # seconds in a row over half a CPU
         self._judged_busy = False  # "auto" found the program keeps a CPU busy: see _run_job
         self._native_tid = None  # the agent thread's, left out of the program's CPU demand
         self._born = time.monotonic()
@@ -389,13 +388,9 @@ class Agent:
         20 ms while something is timed closely (a window open, a survey to collect)."""
         if not self._judged_busy or self._window_open is not None or self._survey is not None:
             return _TICK_FINE  # (a program that waits hardly notices the ticks)
-        skipped = ("heap", "objsites") if self.trace == "windows" else ()
-        due = min(when for job, when in self._due.items() if job not in skipped)
-        if self.trace == "windows":
-            due = min(due, self._next_window)
-        else:
-            due = min(due, self._born + self._graph_age)
-        return min(max(due - now, _TICK_FINE), _TICK_MAX)
+        # judged busy: in windows mode for good, where heap and objsites run at window closes
+        due = min(when for job, when in self._due.items() if job not in ("heap", "objsites"))
+        return min(max(min(due, self._next_window) - now, _TICK_FINE), _TICK_MAX)
 
     def _tick_window(self, now):
         if self._window_open is None:
@@ -420,7 +415,7 @@ class Agent:
         demand = sum(threads.values()) if threads is not None else None
         point = (now, cpu, self._cpu_base, demand, len(sys.modules), threads)
         if self._auto_check is None:
-            self._auto_check, self._auto_checks, self._auto_second, self._auto_half_seconds = point, [], [], 0
+            self._auto_check, self._auto_checks, self._auto_second = point, [], []
             return
         then, cpu_then, agent_then, demand_then, modules_then, threads_then = self._auto_check
         self._auto_check = point
@@ -442,9 +437,6 @@ class Agent:
         verdict = self._auto_verdict(checks, second)
         if len(second) >= AUTO_SECOND_CHECKS:
             self._auto_second = []  # seconds are judged one after the other, never overlapping
-            self._auto_half_seconds = self._auto_half_seconds + 1 if verdict == "half" else 0
-            if verdict == "half" and self._auto_half_seconds < AUTO_HALF_SECONDS:
-                verdict = None
         if not self._started_tracing or verdict is None:
             return
         share = checks[-1] or 0.0
@@ -464,10 +456,9 @@ class Agent:
 
         last: the busiest thread's CPU share over the last checks, AUTO_CHECK_EVERY apart,
         oldest first (None for start-up); second: the program's (all its threads') over the
-        checks of the second being judged, from
-        AUTO_JUDGED_FROM on.  Seconds are judged one after the other: judged over a sliding
-        second, five times as often, a program waiting half the time would more often
-        happen to look busy.
+        checks of the second being judged, from AUTO_JUDGED_FROM on.  Seconds are judged one
+        after the other: judged over a sliding second, five times as often, a program
+        waiting half the time would more often happen to look busy.
         """
         last = last[-AUTO_BUSY_CHECKS:]
         if len(last) == AUTO_BUSY_CHECKS and all(s is not None and s >= AUTO_BUSY_SHARE for s in last):

@@ -14,6 +14,7 @@ the caller reaps the child with a deadline and kills it if it hangs.  And the co
 must never release the GIL itself (no os.write, no socket calls, no imports, no zlib):
 another thread may have held the GIL's own mutex at the fork, and it stays held there.
 """
+import gc
 import os
 import signal
 import sys
@@ -77,6 +78,26 @@ def fork(timed=False):
     if pid == 0:
         sys.setswitchinterval(before)
     return (pid, paused) if timed else pid
+
+
+def become_walker(fd, timeout):
+    """In a copy just forked (fork() above): become the grandchild that walks, alone.
+
+    The child forks again and exits at once, so that its parent reaps it in milliseconds
+    and no process of ours is left for the target (or a detach) to wait for; the
+    grandchild keeps only ``fd``, runs at the lowest priority with tracemalloc's hooks off
+    its allocators, and is ended by SIGALRM after ``timeout`` seconds whatever state it is
+    in.  Never releases the GIL (libc's calls).
+    """
+    lib = libc()
+    gc.disable()  # a collection would run the target's finalizers here
+    if lib.fork() != 0:  # one thread here: a plain fork is safe
+        os._exit(0)
+    keep_only(fd)
+    lowest_priority()
+    untrace_copy()  # the walk allocates: untraced, it runs several times faster
+    lib.signal(signal.SIGALRM, 0)  # SIG_DFL in C: a Python handler could never run here
+    signal.alarm(timeout)
 
 
 def reap(pid, timeout):

@@ -16,7 +16,6 @@ import base64
 import gc
 import json
 import os
-import signal
 import struct
 import sys
 import time
@@ -554,7 +553,7 @@ def dump(socket_path, pid, reason, library_paths=(), values=False, timeout=120):
     the target (or a detach) to wait for.  The grandchild is killed by SIGALRM after
     ``timeout`` seconds whatever state it is in.
     """
-    libc = forking.libc()  # everything the copy needs is loaded now: it must never import
+    forking.libc()  # everything the copy needs is loaded now: it must never import
     transport = Transport(socket_path)
     try:
         transport.send({"k": "heap-graph-begin", "pid": pid, "t": time.time(), "reason": reason})
@@ -562,7 +561,7 @@ def dump(socket_path, pid, reason, library_paths=(), values=False, timeout=120):
         stacks = _thread_frames()
         child, paused = forking.fork(timed=True)
         if child == 0:
-            _walk_in_copy(libc, transport.fileno(), stacks, pid, reason, paused, library_paths, values, timeout)
+            _walk_in_copy(transport.fileno(), stacks, pid, reason, paused, library_paths, values, timeout)
         stacks = None
     finally:
         transport.release()  # the copy keeps its own descriptor of the connection
@@ -572,18 +571,11 @@ def dump(socket_path, pid, reason, library_paths=(), values=False, timeout=120):
     return paused
 
 
-def _walk_in_copy(libc, fd, stacks, pid, reason, paused, library_paths, values, timeout):
+def _walk_in_copy(fd, stacks, pid, reason, paused, library_paths, values, timeout):
     """In the copy: walk, send, exit.  Never returns; never releases the GIL."""
     status = 0
     try:
-        gc.disable()  # a collection would run the target's finalizers here
-        if libc.fork() != 0:  # one thread here: a plain fork is safe
-            os._exit(0)
-        forking.keep_only(fd)
-        forking.lowest_priority()
-        forking.untrace_copy()  # the walk allocates: untraced, it runs several times faster
-        libc.signal(signal.SIGALRM, 0)  # SIG_DFL in C: a Python handler could never run here
-        signal.alarm(timeout)
+        forking.become_walker(fd, timeout)
         walk_started = time.perf_counter()
         rss_at_start = forking.peak_rss()
         record = {"k": "heap-graph", "pid": pid, "reason": reason}

@@ -13,10 +13,8 @@ The copy follows forking.py's rules: it never releases the GIL (libc's write, no
 imports, no file system calls), and an alarm ends it whatever state it is in.  Results
 are plain data: tracebacks the agent already sent go by their id, new ones as frames.
 """
-import gc
 import json
 import os
-import signal
 import time
 
 from . import forking, heapwalk
@@ -184,15 +182,7 @@ def _survey_in_copy(fd, known, sticky, max_sites, timeout):
     """In the copy: survey, write, exit.  Never returns; never releases the GIL."""
     status = 0
     try:
-        gc.disable()  # a collection would run the target's finalizers here
-        lib = forking.libc()
-        if lib.fork() != 0:  # one thread here: a plain fork is safe
-            os._exit(0)  # the grandchild works; nobody has to wait for it
-        forking.keep_only(fd)
-        forking.lowest_priority()
-        forking.untrace_copy()  # the walk allocates: untraced, it runs several times faster
-        lib.signal(signal.SIGALRM, 0)  # SIG_DFL in C: a Python handler could never run here
-        signal.alarm(timeout)
+        forking.become_walker(fd, timeout)
         heap = heap_sites(known, sticky, max_sites)
         heap["sites"] = [_by_id(known, frames) + [size, count] for frames, size, count in heap["sites"]]
         objects = [[type_id, key, has_gc, n, [_by_id(known, frames) + [k] for frames, k in top]]
