@@ -1,5 +1,5 @@
 import type { ProcessData, CaptureModel } from "./model.js";
-import { FrameClassifier, shortTypeName } from "./frames.js";
+import { FrameClassifier, shortTypeName, siteKey } from "./frames.js";
 import {
   censusTypeSeries,
   heapSeries,
@@ -11,12 +11,14 @@ import {
   unreachableSeries,
   unreachableTypeSeries,
   type Series,
+  type SiteSeries,
 } from "./series.js";
 import { trendTest, type TrendResult } from "./stats.js";
 import { addRetainers } from "./retainers.js";
 import { buildSuspects, growthOver, promoteClass, typeRanker, typeSites, type GrowingType } from "./suspects.js";
 import { formatBytes, formatRate } from "../report/units.js";
 import { pooledSuspects } from "./group-evidence.js";
+import { partToJudge } from "./trace-switch.js";
 import { groupProcesses, mergeSuspects, summarizeGroup, type ProcessGroup } from "./process-groups.js";
 import {
   REPORT_SCHEMA,
@@ -151,7 +153,42 @@ function growingTypesOf(seriesOf: (key: string) => Series, keys: Iterable<string
   return out.sort((a, b) => b.countGrowth - a.countGrowth);
 }
 
-export function analyseProcess(proc: ProcessData, cwd: string): ProcessAnalysis {
+/**
+ * Where a windows-mode process's objects were made. A process that switched from tracing
+ * everything to windows has, besides its later windows, the switch's: every allocation
+ * from the start to the switch, a far longer look than any later window. Short windows
+ * miss some leaks' own sites: an object the interpreter takes from a free list (a tuple, a
+ * float, a list, a dict) is no new allocation, and its block keeps the traceback of the
+ * allocation that first made it, often before the window (the corpus's
+ * slow_leak_in_churn.py: 300 tuples at its leaking line in the switch's window, none in
+ * the later one). The switch's window says where objects were made, and which sites kept
+ * the most bytes (the name of a cluster of types that grow together); not how fast the
+ * heap grows — it holds everything built since the start. And it holds the start-up: only
+ * sites the later windows saw keep something count (else the strings an import made,
+ * traced to the program's import line, named a suspect).
+ */
+function siteEvidence(
+  proc: ProcessData,
+  frames: FrameClassifier,
+  later: Map<string, SiteSeries>,
+): { located: ProcessData; kept?: Map<string, number> } {
+  const switched = proc.switchWindow;
+  if (!switched || !isWindowed(proc)) return { located: proc };
+  const kept = new Map<string, number>();
+  for (const [key, s] of siteSeries({ ...proc, heaps: [...switched.heaps, ...proc.heaps] }, frames)) {
+    kept.set(key, s.sizes.ys.reduce((a, b) => a + b, 0));
+  }
+  const seenLater = (tb: number) => {
+    const stack = proc.tracebacks.get(tb);
+    const f = stack ? frames.userFrame(stack) : null;
+    return f !== null && later.has(siteKey(f));
+  };
+  const objsites = switched.objsites.map((r) => ({ ...r, sites: r.sites.filter(([tb]) => seenLater(tb)) }));
+  return { located: { ...proc, objsites: [...objsites, ...proc.objsites] }, kept };
+}
+
+export function analyseProcess(whole: ProcessData, cwd: string): ProcessAnalysis {
+  const proc = partToJudge(whole);
   const frames = new FrameClassifier(proc.hello?.library_paths ?? [], proc.hello?.cwd ?? cwd);
   const heap = heapSeries(proc);
   const rss = rssSeries(proc);
@@ -242,14 +279,16 @@ export function analyseProcess(proc: ProcessData, cwd: string): ProcessAnalysis 
       durationS: duration,
     });
   } else if (kind === "python-reachable") {
+    const evidence = siteEvidence(proc, frames, sites);
     suspects = buildSuspects({
       proc,
       frames,
       growingTypes: liveTypes,
-      typeSites: typeSites(proc, frames, "objsites"),
+      typeSites: typeSites(evidence.located, frames, "objsites"),
       sites,
       growingSites,
       siteGrowth,
+      siteKept: evidence.kept,
       evidence: "object-traceback",
       blockBytes: isWindowed(proc) ? (key) => meanBlockBytes(sites.get(key)) : undefined,
       totalGrowth: heapSlope * (duration - warmup),

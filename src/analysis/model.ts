@@ -26,6 +26,10 @@ export interface ProcessData {
   hello: HelloRecord | null;
   /** When an "auto" process left whole-run tracing for windows. */
   traceSwitch?: TraceSwitchRecord;
+  /** An "auto" process's whole-heap records from before its switch (trace-switch.ts). */
+  beforeSwitch?: { heaps: HeapRecord[]; objsites: ObjSitesRecord[] };
+  /** The records of the window an "auto" process closed when it switched (isSwitchWindow). */
+  switchWindow?: { heaps: HeapRecord[]; objsites: ObjSitesRecord[] };
   samples: SampleRecord[];
   census: CensusRecord[];
   heaps: HeapRecord[];
@@ -117,7 +121,10 @@ export class ModelBuilder {
         break;
       }
       case "heap": {
-        if (isSwitchWindow(proc, record)) break;
+        if (isSwitchWindow(proc, record)) {
+          (proc.switchWindow ??= { heaps: [], objsites: [] }).heaps.push(record);
+          break;
+        }
         const previous = proc.heaps[proc.heaps.length - 1];
         if (record.delta && previous) {
           const sites = new Map<number, [number, number, number]>(previous.sites.map((s) => [s[0], s]));
@@ -132,7 +139,10 @@ export class ModelBuilder {
         break;
       }
       case "objsites":
-        if (isSwitchWindow(proc, record)) break;
+        if (isSwitchWindow(proc, record)) {
+          (proc.switchWindow ??= { heaps: [], objsites: [] }).objsites.push(record);
+          break;
+        }
         proc.objsites.push(record);
         break;
       case "garbage":
@@ -151,8 +161,10 @@ export class ModelBuilder {
         // From here on the process is in windows mode; its whole-heap snapshots from
         // before would read as windows of enormous survival: keep only windowed ones. The
         // window the switch closes (from start to now) holds the whole heap built so far,
-        // not a window's worth of growth: dropped too (isSwitchWindow).
+        // not a window's worth of growth: kept apart (isSwitchWindow), as evidence of where
+        // objects were made but not of how fast the heap grows.
         if (proc.hello) proc.hello = { ...proc.hello, trace_mode: "windows" };
+        proc.beforeSwitch = { heaps: proc.heaps.filter((h) => !h.window), objsites: proc.objsites.filter((o) => !o.window) };
         proc.heaps = proc.heaps.filter((h) => h.window);
         proc.objsites = proc.objsites.filter((o) => o.window);
         proc.traceSwitch = record;

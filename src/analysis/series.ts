@@ -2,6 +2,7 @@ import type { Frame } from "../capture/format.js";
 import { FrameClassifier, siteKey } from "./frames.js";
 import type { ProcessData } from "./model.js";
 import { median, theilSen } from "./stats.js";
+import { windowsPartStart } from "./trace-switch.js";
 
 /** A time series: x in seconds since the process's first sample. */
 export interface Series {
@@ -104,9 +105,11 @@ export function heapSeries(proc: ProcessData): Series {
   const t0 = processStart(proc);
   if (isWindowed(proc)) {
     // No whole-heap byte count without tracemalloc: the allocator's block count, scaled
-    // by the bytes per block the tracing windows saw survive.
+    // by the bytes per block the tracing windows saw survive; after the switch, for a
+    // process that began traced (trace-switch.ts).
     const perBlock = bytesPerBlock(proc);
-    const s = steady(proc.samples).filter((r) => typeof r.blocks === "number");
+    const from = windowsPartStart(proc) ?? -Infinity;
+    const s = steady(proc.samples).filter((r) => typeof r.blocks === "number" && r.t >= from);
     const blocks = { xs: s.map((r) => r.t - t0), ys: s.map((r) => (r.blocks as number) * perBlock) };
     return levelWindows(blocks, tracingWindows(proc).map(([a, b]) => [a - t0, b - t0]));
   }

@@ -169,6 +169,8 @@ export interface SuspectInput {
   /** Sites whose own series grows significantly. */
   growingSites: Set<string>;
   siteGrowth: Map<string, number>;
+  /** Bytes each site was seen to keep, to choose a cluster's representative (default: siteGrowth). */
+  siteKept?: Map<string, number>;
   evidence: Suspect["type_evidence"];
   /** Mean bytes per surviving block at a site, from tracing windows (windows mode only). */
   blockBytes?: (siteKey: string) => number;
@@ -187,7 +189,8 @@ export function buildSuspects(input: SuspectInput): Suspect[] {
     .map((t) => ({ t, site: primarySite(tsites.get(t.key), input.blockBytes) }))
     .filter((m): m is { t: GrowingType; site: TypeSite } => m.site !== null);
   for (const withSite of clusterTypes(located)) {
-    const bytesAt = (m: { site: TypeSite }) => siteGrowth.get(siteKey(m.site.frame)) ?? 0;
+    const kept = input.siteKept ?? siteGrowth;
+    const bytesAt = (m: { site: TypeSite }) => kept.get(siteKey(m.site.frame)) ?? 0;
     const bestRank = Math.max(...withSite.map((m) => rank(m.t.key)));
     const pool = withSite.filter((m) => rank(m.t.key) === bestRank);
     pool.sort(
