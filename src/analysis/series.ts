@@ -1,4 +1,4 @@
-import type { Frame } from "../capture/format.js";
+import type { Frame, SampleRecord } from "../capture/format.js";
 import { FrameClassifier, siteKey } from "./frames.js";
 import type { ProcessData } from "./model.js";
 import { median, theilSen } from "./stats.js";
@@ -93,6 +93,40 @@ function steady<T extends { final?: boolean }>(records: T[]): T[] {
   return records.filter((r) => !r.final);
 }
 
+/** The longest teardown taken off a run's end (seconds): a pool's threads end in milliseconds. */
+const MAX_TEARDOWN_S = 1.0;
+
+/**
+ * Samples taken while the program ran: not the ones at its exit, nor those of its teardown —
+ * the samples at the very end taken once its thread count began to fall for good (a pool
+ * shut down as the program finishes). What a program lets go on its way out says nothing of
+ * how its memory behaved while it ran: the corpus's thread_local_state.py frees its threads'
+ * lists as its pool's threads end, and one sample caught there read its leak as levelling off.
+ */
+export function runningSamples(proc: ProcessData): SampleRecord[] {
+  const from = teardownFrom(proc);
+  return steady(proc.samples).filter((r) => r.t < from);
+}
+
+/** When the run's teardown began (epoch seconds; Infinity when none shows): runningSamples. */
+export function teardownFrom(proc: ProcessData): number {
+  // from the end, the exit's own samples left out; a second or so of samples: no copy
+  const s = proc.samples;
+  let i = s.length - 1;
+  while (i >= 0 && (s[i] as SampleRecord).final) i--;
+  const end = s[i]?.t ?? 0;
+  let from = Infinity;
+  let mostAfter = 0; // threads, at most, in the samples from i on
+  for (; i > 0; i--) {
+    mostAfter = Math.max(mostAfter, (s[i] as SampleRecord).threads);
+    const before = s[i - 1] as SampleRecord;
+    if (before.final) continue;
+    if (end - before.t > MAX_TEARDOWN_S) break;
+    if (before.threads > mostAfter) from = (s[i] as SampleRecord).t;
+  }
+  return from;
+}
+
 export function processStart(proc: ProcessData): number {
   return proc.samples[0]?.t ?? proc.hello?.t ?? 0;
 }
@@ -109,20 +143,21 @@ export function heapSeries(proc: ProcessData): Series {
     // process that began traced (trace-switch.ts).
     const perBlock = bytesPerBlock(proc);
     const from = windowsPartStart(proc) ?? -Infinity;
-    const s = steady(proc.samples).filter((r) => typeof r.blocks === "number" && r.t >= from);
+    const s = runningSamples(proc).filter((r) => typeof r.blocks === "number" && r.t >= from);
     const blocks = { xs: s.map((r) => r.t - t0), ys: s.map((r) => (r.blocks as number) * perBlock) };
     return levelWindows(blocks, tracingWindows(proc).map(([a, b]) => [a - t0, b - t0]));
   }
-  const heaps = steady(proc.heaps);
+  const teardown = teardownFrom(proc);
+  const heaps = steady(proc.heaps).filter((h) => h.t < teardown);
   if (heaps.length >= 8) return { xs: heaps.map((h) => h.t - t0), ys: heaps.map((h) => h.size) };
-  const s = steady(proc.samples).filter((r) => r.heap >= 0);
+  const s = runningSamples(proc).filter((r) => r.heap >= 0);
   return { xs: s.map((r) => r.t - t0), ys: s.map((r) => r.heap) };
 }
 
 /** RSS without tracemalloc's own bookkeeping, which grows with the traced heap. */
 export function rssSeries(proc: ProcessData): Series {
   const t0 = processStart(proc);
-  const s = steady(proc.samples).filter((r) => r.rss >= 0);
+  const s = runningSamples(proc).filter((r) => r.rss >= 0);
   return { xs: s.map((r) => r.t - t0), ys: s.map((r) => r.rss - (r.trace_overhead ?? 0)) };
 }
 
@@ -140,7 +175,8 @@ export function unreachableSeries(proc: ProcessData): Series {
 
 export function censusTypeSeries(proc: ProcessData, typeKey: string): Series {
   const t0 = processStart(proc);
-  const c = steady(proc.census);
+  const from = teardownFrom(proc);
+  const c = steady(proc.census).filter((r) => r.t < from);
   return { xs: c.map((r) => r.t - t0), ys: c.map((r) => r.types[typeKey] ?? 0) };
 }
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { levelWindows } from "../../src/analysis/series.js";
+import { buildModel } from "../../src/analysis/model.js";
+import { heapSeries, levelWindows, runningSamples } from "../../src/analysis/series.js";
+import { HEADER, synthesize } from "./synthetic.js";
 import { theilSen } from "../../src/analysis/stats.js";
 
 const xs = Array.from({ length: 80 }, (_, i) => i * 0.1);
@@ -27,5 +29,37 @@ describe("levelWindows: a tracing window's own step is taken out of the block se
   it("does nothing where a window has too few points around it", () => {
     const ys = xs.map((x) => 1000 + (x > 0.2 ? 5000 : 0));
     expect(levelWindows({ xs, ys }, [[0.1, 0.2]])).toEqual({ xs, ys });
+  });
+});
+
+describe("runningSamples: a run's teardown is no part of its series", () => {
+  const proc = (threads: number[]) =>
+    buildModel(HEADER, [
+      ...synthesize({ seconds: (threads.length - 1) * 0.1, heap: (t) => 1e6 + 1e5 * t }).map((r) => {
+        if (r.k !== "sample") return r;
+        const i = Math.round((r.t - 1000) * 10);
+        return { ...r, threads: threads[i] ?? 1, heap: threads[i]! < 6 && i > 5 ? 1e6 : r.heap };
+      }),
+    ]).processes[0]!;
+
+  it("drops the samples at the end taken once the thread count began to fall (a pool shutting down)", () => {
+    const p = proc([...Array(40).fill(6), 3, 2, 2]); // a heap snapshot at the 42nd sample
+    const kept = runningSamples(p);
+    expect(kept).toHaveLength(40);
+    expect(p.heaps.some((h) => h.t - 1000 > 4)).toBe(true);
+    expect(kept.every((s) => s.threads === 6)).toBe(true);
+    // heap snapshots taken in the teardown are left out too
+    const lastKept = (kept[kept.length - 1]!.t - 1000);
+    expect(Math.max(...heapSeries(p).xs)).toBeLessThanOrEqual(lastKept + 1e-9);
+  });
+
+  it("keeps a fall in threads that the program lived through for longer than a teardown", () => {
+    const p = proc([...Array(20).fill(6), ...Array(20).fill(3)]);
+    expect(runningSamples(p)).toHaveLength(40);
+  });
+
+  it("keeps every sample of a run whose threads do not fall at its end", () => {
+    const p = proc([...Array(20).fill(2), ...Array(20).fill(6)]);
+    expect(runningSamples(p)).toHaveLength(40);
   });
 });
