@@ -18,7 +18,7 @@ import { addRetainers } from "./retainers.js";
 import { buildSuspects, growthOver, promoteClass, typeRanker, typeSites, type GrowingType } from "./suspects.js";
 import { formatBytes, formatRate } from "../report/units.js";
 import { pooledSuspects } from "./group-evidence.js";
-import { partToJudge } from "./trace-switch.js";
+import { partsToJudge } from "./trace-switch.js";
 import { groupProcesses, mergeSuspects, summarizeGroup, type ProcessGroup } from "./process-groups.js";
 import {
   REPORT_SCHEMA,
@@ -187,8 +187,13 @@ function siteEvidence(
   return { located: { ...proc, objsites: [...objsites, ...proc.objsites] }, kept };
 }
 
-export function analyseProcess(whole: ProcessData, cwd: string): ProcessAnalysis {
-  const proc = partToJudge(whole);
+/** A process's analysis; one that switched from tracing everything to windows leaks when either part does (trace-switch.ts). */
+export function analyseProcess(proc: ProcessData, cwd: string): ProcessAnalysis {
+  const judged = partsToJudge(proc).map((part) => analysePart(part, cwd));
+  return judged.find((a) => a.kind !== "none") ?? (judged[0] as ProcessAnalysis);
+}
+
+function analysePart(proc: ProcessData, cwd: string): ProcessAnalysis {
   const frames = new FrameClassifier(proc.hello?.library_paths ?? [], proc.hello?.cwd ?? cwd);
   const heap = heapSeries(proc);
   const rss = rssSeries(proc);

@@ -7,13 +7,16 @@ import type { ProcessData } from "./model.js";
  * allocator's block count also rose with the agent's own bookkeeping of what it traced
  * (measured on the corpus's thread_local_state.py: ~800 blocks/s while traced, ~300 after,
  * for the same leak), so a steady leak read across the switch looked like a rise that
- * levels off. Each process is judged on one part: the windows part, from the switch on,
- * when it is long enough for a trend; otherwise — a switch late in a short run — the
- * traced part, exactly as a process traced throughout.
+ * levels off. Each part is judged on its own, when it is long enough for a trend: the
+ * windows part from the switch on, the traced part exactly as a process traced
+ * throughout. Each has its weakness — a short windows part is a few seconds of a block
+ * count that collections move by tens of kB; the traced part's byte counts leave out the
+ * agent's own traced bytes as its last heap snapshot found them, which its walks change
+ * by hundreds of kB in between — so the process leaks when either part does.
  */
 
-/** Fewest samples after the switch to judge the windows part: the heap trend test's minimum. */
-export const MIN_SAMPLES_AFTER_SWITCH = 20;
+/** Fewest samples to judge a part by: the heap trend test's minimum. */
+export const MIN_SAMPLES_TO_JUDGE = 8;
 
 /**
  * When the windows part's series begins (epoch seconds): the first sample after the switch,
@@ -25,23 +28,26 @@ export function windowsPartStart(proc: ProcessData): number | null {
   return proc.samples.find((s) => s.t > at)?.t ?? Infinity;
 }
 
-/** The process as it should be judged: itself, or the part it traced whole. */
-export function partToJudge(proc: ProcessData): ProcessData {
+/** The parts of a process to judge: itself, or the parts of a switched run long enough to judge. */
+export function partsToJudge(proc: ProcessData): ProcessData[] {
   const from = windowsPartStart(proc);
   const switched = proc.traceSwitch;
-  if (from === null || !switched || !proc.beforeSwitch) return proc;
-  const after = proc.samples.filter((s) => s.t >= from && !s.final && typeof s.blocks === "number").length;
-  if (after >= MIN_SAMPLES_AFTER_SWITCH) return proc;
+  if (from === null || !switched || !proc.beforeSwitch) return [proc];
   const until = <T extends { t: number }>(records: T[]) => records.filter((r) => r.t <= switched.t);
-  return {
+  const traced: ProcessData = {
     ...proc,
     hello: proc.hello && { ...proc.hello, trace_mode: "full" },
     traceSwitch: undefined,
     beforeSwitch: undefined,
+    switchWindow: undefined,
     samples: until(proc.samples),
     census: until(proc.census),
     garbage: until(proc.garbage),
     heaps: proc.beforeSwitch.heaps,
     objsites: proc.beforeSwitch.objsites,
   };
+  const after = proc.samples.filter((s) => s.t >= from && !s.final && typeof s.blocks === "number").length;
+  const before = traced.samples.filter((s) => !s.final && s.heap >= 0).length;
+  const parts = [...(after >= MIN_SAMPLES_TO_JUDGE ? [proc] : []), ...(before >= MIN_SAMPLES_TO_JUDGE ? [traced] : [])];
+  return parts.length > 0 ? parts : [proc];
 }

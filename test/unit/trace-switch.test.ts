@@ -3,7 +3,7 @@ import { analyse } from "../../src/analysis/analyse.js";
 import type { CaptureRecord } from "../../src/capture/format.js";
 import { buildModel } from "../../src/analysis/model.js";
 import { heapSeries } from "../../src/analysis/series.js";
-import { MIN_SAMPLES_AFTER_SWITCH, partToJudge, windowsPartStart } from "../../src/analysis/trace-switch.js";
+import { MIN_SAMPLES_TO_JUDGE, partsToJudge, windowsPartStart } from "../../src/analysis/trace-switch.js";
 import { HEADER, synthesize } from "./synthetic.js";
 
 const T0 = 1000;
@@ -73,8 +73,10 @@ describe("a process that switched from whole-run tracing to windows", () => {
     const model = buildModel(HEADER, switched(9.5, 11));
     const proc = model.processes[0]!;
     const after = proc.samples.filter((s) => s.t >= windowsPartStart(proc)!).length;
-    expect(after).toBeLessThan(MIN_SAMPLES_AFTER_SWITCH);
-    const part = partToJudge(proc);
+    expect(after).toBeLessThan(MIN_SAMPLES_TO_JUDGE);
+    const parts = partsToJudge(proc);
+    expect(parts).toHaveLength(1);
+    const part = parts[0]!;
     expect(part.hello?.trace_mode).toBe("full");
     expect(part.heaps.length).toBeGreaterThan(0);
     expect(part.heaps.every((h) => !h.window && h.t <= proc.traceSwitch!.t)).toBe(true);
@@ -85,10 +87,31 @@ describe("a process that switched from whole-run tracing to windows", () => {
     expect(r.suspects[0]?.site.line).toBe(13);
   });
 
+  it("leaks when either part does: a traced part too noisy to tell, a windows part that grows", () => {
+    // the traced part's bytes swing by 300 kB (the agent's own traced bytes, as its last
+    // heap snapshot found them): no trend there; the windows part after it grows
+    const swing = (t: number) => 2e6 + (Math.round((t - T0) * 10) % 7 < 3 ? 3e5 : 0);
+    const records = switched(5, 11).map((r) =>
+      r.k === "sample" && r.heap >= 0
+        ? { ...r, heap: swing(r.t) }
+        : r.k === "heap" && !r.window
+          ? { ...r, size: swing(r.t), sites: r.sites.map(([tb, , n]) => [tb, 1000, n] as [number, number, number]) }
+          : r,
+    );
+    const model = buildModel(HEADER, records);
+    const parts = partsToJudge(model.processes[0]!);
+    expect(parts.map((p) => p.hello?.trace_mode)).toEqual(["windows", "full"]);
+    const tracedAlone = analyse({ ...model, processes: [parts[1]!] }).report;
+    expect(tracedAlone.verdict.leak, tracedAlone.verdict.explanation).toBe(false);
+    const r = analyse(model).report;
+    expect(r.verdict.kind, r.verdict.explanation).toBe("python-reachable");
+    expect(r.verdict.explanation).toMatch(/heap grows steadily/);
+  });
+
   it("leaves a process that never switched as it is", () => {
     const proc = buildModel(HEADER, synthesize({ seconds: 5, heap: (t) => 1e6 + t })).processes[0]!;
     expect(windowsPartStart(proc)).toBeNull();
-    expect(partToJudge(proc)).toBe(proc);
+    expect(partsToJudge(proc)).toEqual([proc]);
   });
 });
 
