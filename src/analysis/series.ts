@@ -150,6 +150,12 @@ export function heapSeries(proc: ProcessData): Series {
   const teardown = teardownFrom(proc);
   const heaps = steady(proc.heaps).filter((h) => h.t < teardown);
   if (heaps.length >= 8) return { xs: heaps.map((h) => h.t - t0), ys: heaps.map((h) => h.size) };
+  return sampledHeapSeries(proc);
+}
+
+/** The traced heap from the samples (a fully traced process): ten a second, where snapshots come about one. */
+export function sampledHeapSeries(proc: ProcessData): Series {
+  const t0 = processStart(proc);
   const s = runningSamples(proc).filter((r) => r.heap >= 0);
   return { xs: s.map((r) => r.t - t0), ys: s.map((r) => r.heap) };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { analyse } from "../../src/analysis/analyse.js";
 import { buildModel } from "../../src/analysis/model.js";
+import { trendTest } from "../../src/analysis/stats.js";
 import { HEADER, synthesize, type Curves } from "./synthetic.js";
 
 function verdictOf(c: Curves) {
@@ -65,6 +66,25 @@ describe("analyse", () => {
   it("does not call a sawtooth of released batches a leak", () => {
     const r = verdictOf({ seconds: 9, heap: (t) => 1e6 + 400_000 * ((t % 1.5) / 1.5) });
     expect(r.verdict.leak).toBe(false);
+  });
+
+  it("judges a fast sawtooth by the samples when once-a-second snapshots alias it into a rise", () => {
+    // cyclic garbage freed every 0.5 s (the corpus's ok_cycles_collected.py); a snapshot
+    // every 1.02 s lands 0.02 s later in the cycle each time: +11 kB over 8 looks, rising
+    const tooth = (t: number) => 90_000 + 70_000 * ((t % 0.5) / 0.5);
+    const records = synthesize({ seconds: 9, heap: tooth, noise: 500, looksAt: () => false }).filter((r) => r.k !== "heap");
+    const end = records.pop()!;
+    for (let k = 0; k < 8; k++) {
+      const t = 0.5 + 1.02 * k;
+      records.push({ k: "heap", pid: 42, t: 1000 + t, seconds: 0.01, size: tooth(t), count: 1000, sites: [[1, tooth(t) - 90_000, 100]], rest: [0, 0] });
+    }
+    records.sort((a, b) => a.t - b.t);
+    const model = buildModel(HEADER, [...records, end]);
+    // the snapshots alone read a leak
+    const sparse = trendTest(model.processes[0]!.heaps.map((h) => h.t), model.processes[0]!.heaps.map((h) => h.size));
+    expect(sparse.growing, sparse.reason).toBe(true);
+    const r = analyse(model).report;
+    expect(r.verdict.leak, r.verdict.explanation).toBe(false);
   });
 
   it("calls RSS growth without Python-heap growth native", () => {
