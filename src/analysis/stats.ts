@@ -457,14 +457,12 @@ interface Drop {
  *   an RSS blip of a sample or two, even two spikes close together) fail this: they rise from
  *   and fall back to the same level at once.
  * - stays down: the median of the (up to) three samples after the fall is nearer the
- *   post-drop value than the peak, and there are at least two of them. Downward spikes, and falls from an upward outlier to a
+ *   post-drop value than the peak. Downward spikes, and falls from an upward outlier to a
  *   downward one, fail this.
  * A clean linear tooth needs six or more samples to pass both. Fast oscillations are left
  * to the rank tests, which are not fooled by them; the trough logic is only needed for slow teeth, where
  * the phase at which the run stops dominates the raw slope.
  */
-const MIN_SAMPLES_AFTER_RESET = 2;
-
 function findDrops(ys: number[], threshold: number): Drop[] {
   const out: Drop[] = [];
   const n = ys.length;
@@ -477,11 +475,7 @@ function findDrops(ys: number[], threshold: number): Drop[] {
       const fall = ys[i]! - low;
       const after = ys.slice(j + 1, j + 4);
       const builtUp = i >= 3 && medianOf(ys.slice(i - 3, i)) > low + 0.5 * fall;
-      // A fall in the run's last sample is its end — a program letting go of what it held
-      // (threads joined, a pool shut down) on its way out — not a reset it lived through:
-      // it says nothing of how memory behaved while it ran (seen: the corpus's
-      // thread_local_state.py, whose per-thread lists go with its pool's threads).
-      const staysDown = after.length >= MIN_SAMPLES_AFTER_RESET && medianOf(after) < low + 0.5 * fall;
+      const staysDown = after.length === 0 || medianOf(after) < low + 0.5 * fall;
       if (fall > threshold && builtUp && staysDown) out.push({ from: i, to: j });
       i = j;
     } else {
