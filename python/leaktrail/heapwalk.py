@@ -93,6 +93,19 @@ def _twice(stream):
     return map(itemgetter(0), p1), map(itemgetter(1), p2)
 
 
+def _at_most(iterators, n):
+    """Each iterator's first ``n`` items, then the rest consumed unseen.
+
+    A walk must run every iterator in its chain to the end: one left part-way (as islice
+    leaves it) keeps the heap list it reads, and the list holds the chain's own iterators,
+    made before it: a reference cycle that kept the list, and so every object of the
+    program, referenced until the next collection.  The rest is drained by a compress
+    that selects nothing, over the same iterator.
+    """
+    first, rest = tee(iterators)
+    return map(chain, map(islice, first, repeat(n)), map(compress, rest, repeat(repeat(False))))
+
+
 def _without_collection(work):
     """Runs ``work`` (a lazy stream) with automatic collection off, all inside C.
 
@@ -210,7 +223,7 @@ def _objsites_chain(types, raw_lookup, counts, lists=None):
         wanted = map(map, repeat(ids.__contains__), map(map, repeat(id), map(map, repeat(type), b)))
     # at most _MAX_LOOKED_AT instances: under tracemalloc every allocation below costs a
     # microsecond or more, and a type with a million instances would freeze the target
-    selected = map(islice, map(compress, a, wanted), repeat(_MAX_LOOKED_AT))
+    selected = _at_most(map(compress, a, wanted), _MAX_LOOKED_AT)
     return _count_sites(selected, raw_lookup, counts)
 
 
@@ -266,7 +279,7 @@ def traced_objects():
     # misses instances with a managed dict (never a wrong answer: their pre-header is
     # inside their block), which the second, smaller walk over tracked objects finds.
     selected = map(filter, repeat(_get_object_traceback), _population_lists())
-    _walk(_count_sites(map(islice, selected, repeat(_MAX_LOOKED_AT)), False, counts))
+    _walk(_count_sites(_at_most(selected, _MAX_LOOKED_AT), False, counts))
     managed = frozenset(tp for tp in all_types().values()
                         if _raw_traceback is not None and tp.__flags__ & _MANAGED_DICT)
     if managed:

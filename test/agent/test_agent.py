@@ -166,6 +166,31 @@ class ObjectSitesTest(unittest.TestCase):
         self.assertEqual(len(keep), 20)
 
 
+    def test_leaves_no_cycle_holding_the_heap_when_it_looks_at_only_some_instances(self):
+        # more instances than a walk looks up: it stops looking part-way, and once left
+        # its iterators and the heap list it read formed a cycle that kept every object
+        # referenced until the next collection
+        keep = [str(i) * 3 for i in range(heapwalk._MAX_LOOKED_AT + 20000)]
+        gc.collect()
+        saved = gc.get_debug()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            with Tracing(frames=4):
+                sites = heapwalk.object_sites([str])
+                survivors = heapwalk.traced_objects()
+            gc.collect()
+            left = [len(o) for o in gc.garbage if type(o) is list and len(o) > 1000]
+            kinds = sorted({type(o).__name__ for o in gc.garbage})
+            del gc.garbage[:]
+        finally:
+            gc.set_debug(saved)
+        self.assertEqual(left, [], "heap lists (their lengths) kept as garbage, with %s" % (kinds,))
+        self.assertLessEqual(sum(sites.values()), heapwalk._MAX_LOOKED_AT)
+        self.assertGreater(sum(sites.values()), 0)
+        self.assertIsInstance(survivors, dict)
+        self.assertEqual(len(keep), heapwalk._MAX_LOOKED_AT + 20000)
+
+
 class GarbageTest(unittest.TestCase):
     def test_counts_cyclic_garbage_and_not_live_objects(self):
         class Node(object):
