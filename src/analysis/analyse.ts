@@ -175,9 +175,10 @@ function siteEvidence(
 ): { located: ProcessData; kept?: Map<string, number> } {
   const switched = proc.switchWindow;
   if (!switched || !isWindowed(proc)) return { located: proc };
+  // bytes kept per site: the later windows' (already grouped) plus the switch's
   const kept = new Map<string, number>();
-  for (const [key, s] of siteSeries({ ...proc, heaps: [...switched.heaps, ...proc.heaps] }, frames)) {
-    kept.set(key, s.sizes.ys.reduce((a, b) => a + b, 0));
+  for (const series of [later, siteSeries({ ...proc, heaps: switched.heaps }, frames)]) {
+    for (const [key, s] of series) kept.set(key, (kept.get(key) ?? 0) + s.sizes.ys.reduce((a, b) => a + b, 0));
   }
   const seenLater = (tb: number) => {
     const stack = proc.tracebacks.get(tb);

@@ -188,8 +188,8 @@ export function buildSuspects(input: SuspectInput): Suspect[] {
   const located = input.growingTypes
     .map((t) => ({ t, site: primarySite(tsites.get(t.key), input.blockBytes) }))
     .filter((m): m is { t: GrowingType; site: TypeSite } => m.site !== null);
+  const kept = input.siteKept ?? siteGrowth;
   for (const withSite of clusterTypes(located)) {
-    const kept = input.siteKept ?? siteGrowth;
     const bytesAt = (m: { site: TypeSite }) => kept.get(siteKey(m.site.frame)) ?? 0;
     const bestRank = Math.max(...withSite.map((m) => rank(m.t.key)));
     const pool = withSite.filter((m) => rank(m.t.key) === bestRank);

@@ -30,9 +30,9 @@ export function windowsPartStart(proc: ProcessData): number | null {
 
 /** The parts of a process to judge: itself, or the parts of a switched run long enough to judge. */
 export function partsToJudge(proc: ProcessData): ProcessData[] {
-  const from = windowsPartStart(proc);
   const switched = proc.traceSwitch;
-  if (from === null || !switched || !proc.beforeSwitch) return [proc];
+  if (!switched || !proc.beforeSwitch) return [proc];
+  const from = windowsPartStart(proc) as number; // a number whenever there was a switch
   const until = <T extends { t: number }>(records: T[]) => records.filter((r) => r.t <= switched.t);
   const traced: ProcessData = {
     ...proc,
