@@ -353,8 +353,13 @@ def _thread_frames():
     import threading
 
     names = {t.ident: t.name for t in list(threading._active.values())}
+    me = threading.get_ident()
     stacks = []
     for tid, frame in sys._current_frames().items():
+        if tid == me:
+            # not this function's own frame: it holds the lists it would be put in, a
+            # cycle left for the collector after every graph
+            frame = frame.f_back
         frames = []
         while frame is not None and len(frames) < 1000:
             frames.append(frame)

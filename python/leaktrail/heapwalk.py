@@ -229,8 +229,12 @@ def _objsites_chain(types, raw_lookup, counts, lists=None):
 
 def _count_sites(selected, raw_lookup, counts):
     """Counts the selected objects by (id(type), allocation traceback), each object once."""
-    # de-duplicate: {id: obj} lives only inside the chain.
-    s1, s2 = _twice(selected)
+    # de-duplicate: {id: obj} lives only inside the chain.  Padded like the others: the
+    # selected objects can be the walk's own iterators (traced_objects() selects whatever
+    # was allocated under tracing, and a window's walk is), and a tee buffer holding one
+    # of those at the end closed a cycle through the chain: ~250 objects, and the counts,
+    # left for the collector after every window (DESIGN.md, Hazards: no cycles).
+    s1, s2 = _twice(map(chain, selected, repeat(repeat(None, _PADDING))))
     unique = map(methodcaller("values"), map(dict, map(zip, map(map, repeat(id), s1), s2)))
     objs_a, objs_b = _twice(map(chain, unique, repeat(repeat(None, _PADDING))))
     # the None padding is selected too; its key and traceback are dropped by the caller

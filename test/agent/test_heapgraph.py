@@ -213,7 +213,18 @@ class DumpTest(unittest.TestCase):
         path = os.path.join(tmp, "s")
         sink = Sink(path)
         try:
-            paused = heapgraph.dump(path, os.getpid(), "growth")
+            gc.collect()
+            saved = gc.get_debug()
+            gc.set_debug(gc.DEBUG_SAVEALL)
+            try:
+                paused = heapgraph.dump(path, os.getpid(), "growth")
+                gc.collect()
+                # the threads' stacks it lists must not hold the lists they are put in
+                left = sorted({type(o).__name__ for o in gc.garbage})
+                del gc.garbage[:]
+            finally:
+                gc.set_debug(saved)
+            self.assertEqual(left, [], "types the dump left as cyclic garbage in the process")
             self.assertIsNotNone(paused)
             self.assertLess(paused, 1.0)
             deadline = time.time() + 60
