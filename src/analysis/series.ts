@@ -95,6 +95,13 @@ function steady<T extends { final?: boolean }>(records: T[]): T[] {
 
 /** The longest teardown taken off a run's end (seconds): a pool's threads end in milliseconds. */
 const MAX_TEARDOWN_S = 1.0;
+/**
+ * When the sample at exit counts fewer threads than the run's last one (the agent's own
+ * aside), the program's threads ended
+ * between them, and what they held went a little before they left the count (a thread's
+ * `threading.local` data is freed as it finishes): this much of the run's end is teardown.
+ */
+const EXIT_TEARDOWN_S = 0.5;
 
 /**
  * Samples taken while the program ran: not the ones at its exit, nor those of its teardown —
@@ -116,15 +123,44 @@ export function teardownFrom(proc: ProcessData): number {
   while (i >= 0 && (s[i] as SampleRecord).final) i--;
   const end = s[i]?.t ?? 0;
   let from = Infinity;
+  const atExit = s.slice(i + 1) as SampleRecord[];
+  const lastRunning = s[i] as SampleRecord | undefined;
+  // less the agent's own thread, which it stops before the exit's sample
+  if (lastRunning && atExit.length > 0 && Math.min(...atExit.map((r) => r.threads)) < lastRunning.threads - 1) {
+    // thread_local_state.py: one worker's lists freed 0.2 s before the exit's sample, while
+    // the running samples still counted every worker
+    from = fallBeforeExit(s.slice(0, i + 1) as SampleRecord[], end - EXIT_TEARDOWN_S, isWindowed(proc));
+  }
   let mostAfter = 0; // threads, at most, in the samples from i on
   for (; i > 0; i--) {
     mostAfter = Math.max(mostAfter, (s[i] as SampleRecord).threads);
     const before = s[i - 1] as SampleRecord;
     if (before.final) continue;
     if (end - before.t > MAX_TEARDOWN_S) break;
-    if (before.threads > mostAfter) from = (s[i] as SampleRecord).t;
+    if (before.threads > mostAfter) from = Math.min(from, (s[i] as SampleRecord).t);
   }
   return from;
+}
+
+/**
+ * Where the largest fall among the running samples since ``since`` begins, when the heap
+ * never comes back above where it fell from; Infinity otherwise. Only the fall is cut, not
+ * the whole half second: a short windows part needs every point it has at its end.
+ */
+function fallBeforeExit(running: SampleRecord[], since: number, windowed: boolean): number {
+  const value = (r: SampleRecord) => (windowed ? r.blocks ?? -1 : r.heap);
+  let best = -1;
+  let bestFall = 0;
+  for (let k = 1; k < running.length; k++) {
+    const r = running[k] as SampleRecord;
+    const before = running[k - 1] as SampleRecord;
+    if (r.t < since || value(r) < 0 || value(before) < 0) continue;
+    const fall = value(before) - value(r);
+    if (fall > bestFall) [best, bestFall] = [k, fall];
+  }
+  if (best < 0) return Infinity;
+  const fellFrom = value(running[best - 1] as SampleRecord);
+  return running.slice(best).every((r) => value(r) < fellFrom) ? (running[best] as SampleRecord).t : Infinity;
 }
 
 export function processStart(proc: ProcessData): number {

@@ -62,4 +62,33 @@ describe("runningSamples: a run's teardown is no part of its series", () => {
     const p = proc([...Array(20).fill(2), ...Array(20).fill(6)]);
     expect(runningSamples(p)).toHaveLength(40);
   });
+
+  // the exit's own sample (final) counts fewer threads than the run did: its threads ended
+  // between them, and what they held went just before they left the count
+  const endingAtExit = (threadsAtExit: number, freed = 2e5) =>
+    buildModel(HEADER, synthesize({ seconds: 4, heap: (t) => 1e6 + 1e5 * t, noise: 0 }).map((r, _, all) => {
+      if (r.k !== "sample") return r;
+      const last = Math.max(...all.filter((x) => x.k === "sample").map((x) => x.t));
+      const freedAlready = r.t > last - 0.25 ? freed : 0; // a worker's thread-local lists
+      return r.t === last ? { ...r, final: true, threads: threadsAtExit, heap: 5e5 } : { ...r, threads: 6, heap: r.heap - freedAlready };
+    })).processes[0]!;
+
+  it("drops the fall just before the exit when threads ended between the run's last sample and the exit's", () => {
+    const p = endingAtExit(1);
+    const running = p.samples.filter((r) => !r.final);
+    const exit = p.samples.find((r) => r.final)!.t;
+    const beforeTheFall = running.filter((r) => r.t <= exit - 0.25);
+    expect(beforeTheFall.length).toBeLessThan(running.length);
+    expect(runningSamples(p)).toEqual(beforeTheFall);
+  });
+
+  it("keeps the end of a run whose threads ended at the exit but whose heap did not fall", () => {
+    const p = endingAtExit(1, 0);
+    expect(runningSamples(p)).toHaveLength(p.samples.filter((r) => !r.final).length);
+  });
+
+  it("keeps the run's end when only the agent's own thread was gone at the exit", () => {
+    const p = endingAtExit(5);
+    expect(runningSamples(p)).toHaveLength(p.samples.filter((r) => !r.final).length);
+  });
 });
