@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildModel } from "../../src/analysis/model.js";
-import { heapSeries, levelWindows, runningSamples } from "../../src/analysis/series.js";
+import { censusTypeSeries, heapSeries, levelWindows, runningSamples } from "../../src/analysis/series.js";
 import { HEADER, synthesize } from "./synthetic.js";
 import { theilSen } from "../../src/analysis/stats.js";
 
@@ -90,5 +90,21 @@ describe("runningSamples: a run's teardown is no part of its series", () => {
   it("keeps the run's end when only the agent's own thread was gone at the exit", () => {
     const p = endingAtExit(5);
     expect(runningSamples(p)).toHaveLength(p.samples.filter((r) => !r.final).length);
+  });
+});
+
+describe("censusTypeSeries: a census is not read while a tracing window is open or closing", () => {
+  it("leaves out the census taken inside a window", () => {
+    const census = (t: number, n: number) => ({ k: "census" as const, pid: 42, t, seconds: 0.01, objects: n, types: { "builtins.str": n } });
+    const proc = buildModel(HEADER, [
+      { k: "hello", pid: 42, ppid: 1, t: 1000, python: "3.11.7", argv: ["app.py"], cwd: "/srv/app", executable: "python3", trace_frames: 16, library_paths: [], trace_mode: "windows" },
+      ...Array.from({ length: 20 }, (_, i) => census(1000 + i * 0.5, 1000 + 10 * i)),
+      census(1005.1, 1900), // the window's own references
+      { k: "heap", pid: 42, t: 1005.25, seconds: 0.01, size: 6400, count: 100, sites: [], rest: [6400, 100], window: [1005.05, 1005.2] },
+    ]).processes[0]!;
+    const series = censusTypeSeries(proc, "builtins.str");
+    expect(series.xs).toHaveLength(20);
+    expect(series.ys).not.toContain(1900);
+    expect(series.ys.every((y, i) => i === 0 || y > series.ys[i - 1]!)).toBe(true);
   });
 });
