@@ -71,6 +71,25 @@ class GcDisabled:
         gc.collect()
 
 
+def garbage_left_by(work):
+    """(types of the objects ``work()`` left as cyclic garbage, what it returned).
+
+    The agent must leave the collector nothing: what it leaves is counted in the program's
+    allocated blocks until a collection frees it, as a drop in the program's heap.
+    """
+    gc.collect()
+    saved = gc.get_debug()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        result = work()
+        gc.collect()
+        left = sorted({type(o).__name__ for o in gc.garbage})
+        del gc.garbage[:]
+    finally:
+        gc.set_debug(saved)
+    return left, result
+
+
 def clean_env(**extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEAKTRAIL_")}
     for k in ("PYTHONSTARTUP", "PYTHONNOUSERSITE", "PYTHONSAFEPATH"):
@@ -196,19 +215,14 @@ class ObjectSitesTest(unittest.TestCase):
         # (~250 objects left after every window, which the collector freed later as a
         # drop in the program's block count)
         keep = [("kept", i, float(i)) for i in range(2000)]
-        gc.collect()
-        saved = gc.get_debug()
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        try:
+
+        def walk():
             with Tracing(frames=4):
                 made = [("made", i, float(i)) for i in range(300)]
-                walks = {"census": heapwalk.census(), "object_sites": heapwalk.object_sites([tuple, float]),
-                         "traced_objects": heapwalk.traced_objects()}
-            gc.collect()
-            left = sorted({type(o).__name__ for o in gc.garbage})
-            del gc.garbage[:]
-        finally:
-            gc.set_debug(saved)
+                return made, {"census": heapwalk.census(), "object_sites": heapwalk.object_sites([tuple, float]),
+                              "traced_objects": heapwalk.traced_objects()}
+
+        left, (made, walks) = garbage_left_by(walk)
         self.assertEqual(left, [], "types left as cyclic garbage by the walks")
         self.assertGreaterEqual(sum(walks["traced_objects"].values()), len(made))
         self.assertGreaterEqual(walks["census"].get(tuple, 0), len(keep) + len(made))

@@ -13,7 +13,7 @@ import unittest
 
 import graph_decode as gd
 from leaktrail import heapgraph
-from test_agent import Sink, same_file
+from test_agent import Sink, garbage_left_by, same_file
 
 REF, ATTR, ITEM, KEY, INDEX, CELL, LOCAL, FIELD, MEMBER = range(9)
 MODULE_ROOT, THREAD_ROOT, EXTERNAL_ROOT, AGENT_ROOT = 1, 2, 3, 4
@@ -213,17 +213,8 @@ class DumpTest(unittest.TestCase):
         path = os.path.join(tmp, "s")
         sink = Sink(path)
         try:
-            gc.collect()
-            saved = gc.get_debug()
-            gc.set_debug(gc.DEBUG_SAVEALL)
-            try:
-                paused = heapgraph.dump(path, os.getpid(), "growth")
-                gc.collect()
-                # the threads' stacks it lists must not hold the lists they are put in
-                left = sorted({type(o).__name__ for o in gc.garbage})
-                del gc.garbage[:]
-            finally:
-                gc.set_debug(saved)
+            # the threads' stacks it lists must not hold the lists they are put in
+            left, paused = garbage_left_by(lambda: heapgraph.dump(path, os.getpid(), "growth"))
             self.assertEqual(left, [], "types the dump left as cyclic garbage in the process")
             self.assertIsNotNone(paused)
             self.assertLess(paused, 1.0)
