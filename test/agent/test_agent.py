@@ -72,7 +72,7 @@ class GcDisabled:
 
 
 def garbage_left_by(work):
-    """(types of the objects ``work()`` left as cyclic garbage, what it returned).
+    """(the objects ``work()`` left as cyclic garbage, what it returned).
 
     The agent must leave the collector nothing: what it leaves is counted in the program's
     allocated blocks until a collection frees it, as a drop in the program's heap.
@@ -83,11 +83,15 @@ def garbage_left_by(work):
     try:
         result = work()
         gc.collect()
-        left = sorted({type(o).__name__ for o in gc.garbage})
+        left = list(gc.garbage)
         del gc.garbage[:]
     finally:
         gc.set_debug(saved)
     return left, result
+
+
+def type_names(objects):
+    return sorted({type(o).__name__ for o in objects})
 
 
 def clean_env(**extra):
@@ -190,20 +194,14 @@ class ObjectSitesTest(unittest.TestCase):
         # its iterators and the heap list it read formed a cycle that kept every object
         # referenced until the next collection
         keep = [str(i) * 3 for i in range(heapwalk._MAX_LOOKED_AT + 20000)]
-        gc.collect()
-        saved = gc.get_debug()
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        try:
+
+        def walk():
             with Tracing(frames=4):
-                sites = heapwalk.object_sites([str])
-                survivors = heapwalk.traced_objects()
-            gc.collect()
-            left = [len(o) for o in gc.garbage if type(o) is list and len(o) > 1000]
-            kinds = sorted({type(o).__name__ for o in gc.garbage})
-            del gc.garbage[:]
-        finally:
-            gc.set_debug(saved)
-        self.assertEqual(left, [], "heap lists (their lengths) kept as garbage, with %s" % (kinds,))
+                return heapwalk.object_sites([str]), heapwalk.traced_objects()
+
+        garbage, (sites, survivors) = garbage_left_by(walk)
+        left = [len(o) for o in garbage if type(o) is list and len(o) > 1000]
+        self.assertEqual(left, [], "heap lists (their lengths) kept as garbage, with %s" % (type_names(garbage),))
         self.assertLessEqual(sum(sites.values()), heapwalk._MAX_LOOKED_AT)
         self.assertGreater(sum(sites.values()), 0)
         self.assertIsInstance(survivors, dict)
@@ -222,8 +220,8 @@ class ObjectSitesTest(unittest.TestCase):
                 return made, {"census": heapwalk.census(), "object_sites": heapwalk.object_sites([tuple, float]),
                               "traced_objects": heapwalk.traced_objects()}
 
-        left, (made, walks) = garbage_left_by(walk)
-        self.assertEqual(left, [], "types left as cyclic garbage by the walks")
+        garbage, (made, walks) = garbage_left_by(walk)
+        self.assertEqual(type_names(garbage), [], "types left as cyclic garbage by the walks")
         self.assertGreaterEqual(sum(walks["traced_objects"].values()), len(made))
         self.assertGreaterEqual(walks["census"].get(tuple, 0), len(keep) + len(made))
         self.assertGreater(sum(walks["object_sites"].values()), 0)
