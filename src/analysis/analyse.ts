@@ -189,6 +189,9 @@ function siteEvidence(
   return { located: { ...proc, objsites: [...objsites, ...proc.objsites] }, kept };
 }
 
+/** Above this Mann–Kendall p, the samples show no rise at all (judgedHeap). */
+const NO_TREND_P = 0.05;
+
 /**
  * The heap series a fully traced process is judged on, and its trend. Heap snapshots are
  * exact at their instant but come about once a second; collections free a program's
@@ -197,8 +200,6 @@ function siteEvidence(
  * +14 kB over 8 s, p = 0.002, on a heap swinging 90-170 kB). The samples, ten a second,
  * resolve the sawtooth: when they show no rise at all, that is the verdict.
  */
-const NO_TREND_P = 0.05;
-
 function judgedHeap(proc: ProcessData): { heap: Series; heapTrend: TrendResult | null } {
   const heap = heapSeries(proc);
   const heapTrend = test(heap);

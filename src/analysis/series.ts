@@ -97,9 +97,9 @@ function steady<T extends { final?: boolean }>(records: T[]): T[] {
 const MAX_TEARDOWN_S = 1.0;
 /**
  * When the sample at exit counts fewer threads than the run's last one (the agent's own
- * aside), the program's threads ended
- * between them, and what they held went a little before they left the count (a thread's
- * `threading.local` data is freed as it finishes): this much of the run's end is teardown.
+ * aside), the program's threads ended between them, and what they held went a little before
+ * they left the count (a thread's `threading.local` data is freed as it finishes): this
+ * much of the run's end is teardown.
  */
 const EXIT_TEARDOWN_S = 0.5;
 
@@ -129,7 +129,7 @@ export function teardownFrom(proc: ProcessData): number {
   if (lastRunning && atExit.length > 0 && Math.min(...atExit.map((r) => r.threads)) < lastRunning.threads - 1) {
     // thread_local_state.py: one worker's lists freed 0.2 s before the exit's sample, while
     // the running samples still counted every worker
-    from = fallBeforeExit(s.slice(0, i + 1) as SampleRecord[], end - EXIT_TEARDOWN_S, isWindowed(proc));
+    from = fallBeforeExit(s, i, end - EXIT_TEARDOWN_S, isWindowed(proc));
   }
   let mostAfter = 0; // threads, at most, in the samples from i on
   for (; i > 0; i--) {
@@ -143,24 +143,26 @@ export function teardownFrom(proc: ProcessData): number {
 }
 
 /**
- * Where the largest fall among the running samples since ``since`` begins, when the heap
- * never comes back above where it fell from; Infinity otherwise. Only the fall is cut, not
- * the whole half second: a short windows part needs every point it has at its end.
+ * Where the largest fall among the samples up to ``last`` and since ``since`` begins, when
+ * the heap never comes back above where it fell from; Infinity otherwise. Only the fall is
+ * cut, not the whole half second: a short windows part needs every point it has at its end.
  */
-function fallBeforeExit(running: SampleRecord[], since: number, windowed: boolean): number {
-  const value = (r: SampleRecord) => (windowed ? r.blocks ?? -1 : r.heap);
+function fallBeforeExit(samples: SampleRecord[], last: number, since: number, windowed: boolean): number {
+  const value = (k: number) => {
+    const r = samples[k] as SampleRecord;
+    return windowed ? r.blocks ?? -1 : r.heap;
+  };
   let best = -1;
   let bestFall = 0;
-  for (let k = 1; k < running.length; k++) {
-    const r = running[k] as SampleRecord;
-    const before = running[k - 1] as SampleRecord;
-    if (r.t < since || value(r) < 0 || value(before) < 0) continue;
-    const fall = value(before) - value(r);
-    if (fall > bestFall) [best, bestFall] = [k, fall];
+  for (let k = last; k >= 1 && (samples[k] as SampleRecord).t >= since; k--) {
+    if (value(k) < 0 || value(k - 1) < 0) continue;
+    const fall = value(k - 1) - value(k);
+    if (fall >= bestFall && fall > 0) [best, bestFall] = [k, fall];
   }
   if (best < 0) return Infinity;
-  const fellFrom = value(running[best - 1] as SampleRecord);
-  return running.slice(best).every((r) => value(r) < fellFrom) ? (running[best] as SampleRecord).t : Infinity;
+  const fellFrom = value(best - 1);
+  for (let k = best; k <= last; k++) if (value(k) >= fellFrom) return Infinity;
+  return (samples[best] as SampleRecord).t;
 }
 
 export function processStart(proc: ProcessData): number {
