@@ -221,7 +221,7 @@ class Agent:
         try:
             if final and self._transport is not None and not self._transport.closed:
                 if self._survey is not None:
-                    self._collect_survey(wait=timeout)
+                    self._finish_survey(wait=timeout)
                 if self._window_open is not None:
                     self._close_window(in_copy=False)
                 jobs = ("sample", "census") if self.trace == "windows" else ("sample", "census", "heap", "objsites")
@@ -348,7 +348,7 @@ class Agent:
             if self._thread is not None and self._thread is not threading.current_thread():
                 self._thread.join(timeout=2.0)
             if self._survey is not None:
-                self._collect_survey(wait=5.0)
+                self._finish_survey(wait=5.0)
             if self._window_open is not None:
                 self._close_window(in_copy=False)
             jobs = ("sample", "census", "garbage") if self.trace == "windows" else ("sample", "census", "heap", "objsites", "garbage")
@@ -557,14 +557,24 @@ class Agent:
         if self._work_lock.acquire(timeout=5.0):
             try:
                 heap, survivors = windowcopy.decode(result)
-                self._send_heap(heap, self._survey_window)
-                self._send_window_objects(survivors, self._survey_window)
+                self._send_heap(heap, self._survey_window, copy=True)
+                self._send_window_objects(survivors, self._survey_window, copy=True)
             except Exception as exc:
                 self._error("window", exc)
             finally:
                 self._work_lock.release()
         self._own_blocks += sys.getallocatedblocks() - blocks_before  # interned tracebacks
         self._cpu_base += time.thread_time() - cpu_started
+
+    def _finish_survey(self, wait):
+        """At the end, where the program waits (``wait`` seconds at most) for a window's copy
+        still surveying: the copy runs as the program's equal from now on, if it may."""
+        hurried = self._survey.hurry()
+        self._collect_survey(wait=wait)
+        if self._survey is not None:
+            self._error("window copy", RuntimeError(
+                "no answer %gs into the end, its window is lost (%s)"
+                % (wait, "a copy left to idle CPU, on a machine with none" if not hurried else "a slow copy")))
 
     def _graph_due(self, now):
         if self.graphs != "auto" or self._graph_bytes >= GRAPH_BYTES:
@@ -610,7 +620,7 @@ class Agent:
             self._library_paths = tuple(library_paths())
         return self._library_paths
 
-    def _send_window_objects(self, survivors, window):
+    def _send_window_objects(self, survivors, window, copy=False):
         """objsites records from windowcopy.window_survivors()'s result (made here or in a copy)."""
         if not survivors:
             return
@@ -623,6 +633,8 @@ class Agent:
                             "instances": instances, "untraced": 0, "gc": has_gc,
                             "origin": self._origin_of(tp) if tp is not None else "builtin",
                             "window": window, "sites": [[self._tb_id(ref, out), n] for ref, n in top]})
+            if copy:
+                records[-1]["copy"] = True
         for record in out + records:
             self._send(record)
 
@@ -727,7 +739,7 @@ class Agent:
         window = [self._window_started_at, time.time()] if self._window_open is not None else None
         self._send_heap(windowcopy.heap_sites(self._tracebacks.known, self._sticky, _MAX_HEAP_SITES), window, final)
 
-    def _send_heap(self, heap, window, final=False):
+    def _send_heap(self, heap, window, final=False, copy=False):
         """A heap record from windowcopy.heap_sites()'s result (made here or in a copy)."""
         out = []
         sites = []
@@ -742,6 +754,8 @@ class Agent:
         record = {"k": "heap", "pid": self.pid, "t": time.time(), "window": window,
                   "seconds": heap["seconds"], "size": heap["size"], "count": heap["count"],
                   "sites": sites, "rest": heap["rest"]}
+        if copy:
+            record["copy"] = True  # surveyed in a copy: the program only paused for the fork
         current = {tb: (size, count) for tb, size, count in sites}
         previous, self._heap_last = self._heap_last, current
         self._heap_runs += 1

@@ -80,20 +80,25 @@ def fork(timed=False):
     return (pid, paused) if timed else pid
 
 
-def become_walker(fd, timeout):
+def become_walker(fd, timeout, announce=False):
     """In a copy just forked (fork() above): become the grandchild that walks, alone.
 
     The child forks again and exits at once, so that its parent reaps it in milliseconds
     and no process of ours is left for the target (or a detach) to wait for; the
     grandchild keeps only ``fd``, runs at the lowest priority with tracemalloc's hooks off
     its allocators, and is ended by SIGALRM after ``timeout`` seconds whatever state it is
-    in.  Never releases the GIL (libc's calls).
+    in.  With ``announce``, its first line on ``fd`` is its pid, written before it lowers
+    its priority (a copy waiting for idle CPU could not write it): the agent needs it to
+    raise that priority when the program ends and waits for the copy (windowcopy.Survey).
+    Never releases the GIL (libc's calls).
     """
     lib = libc()
     gc.disable()  # a collection would run the target's finalizers here
     if lib.fork() != 0:  # one thread here: a plain fork is safe
         os._exit(0)
     keep_only(fd)
+    if announce:
+        write_all(fd, b"%d\n" % lib.getpid())
     lowest_priority()
     untrace_copy()  # the walk allocates: untraced, it runs several times faster
     lib.signal(signal.SIGALRM, 0)  # SIG_DFL in C: a Python handler could never run here

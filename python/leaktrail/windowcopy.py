@@ -97,13 +97,17 @@ def window_survivors():
 
 
 class Survey:
-    """A survey running in a copy; ``poll()`` returns its result once the copy is done."""
+    """A survey running in a copy; ``poll()`` returns its result once the copy is done.
+
+    The copy writes its pid on a line of its own, then its result (become_walker).
+    """
 
     def __init__(self, fd, deadline):
         self._fd = fd
         self._deadline = deadline
         self._chunks = []
         self.done = False
+        self.hurried = False
 
     def poll(self):
         """The result (a dict), or None: not yet, or never (the copy failed or timed out;
@@ -135,6 +139,29 @@ class Survey:
             time.sleep(0.01)
         return None
 
+    def hurry(self):
+        """Lets the copy run as the program's equal instead of on idle CPU only: the program
+        is ending and waits for it.  On a machine kept busy by other processes a copy at the
+        lowest priority may never run (SCHED_IDLE), and the window it surveys would be lost.
+        Only a privileged process (root, CAP_SYS_NICE) may undo SCHED_IDLE: elsewhere the
+        copy keeps its priority.  True if raised."""
+        self.poll()
+        pid = self._pid()
+        if self.done or pid is None:
+            return False  # (its pipe still open: the copy is alive, its pid not reused)
+        try:
+            os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
+            os.setpriority(os.PRIO_PROCESS, pid, 0)
+        except (OSError, AttributeError):
+            return False
+        self.hurried = True
+        return True
+
+    def _pid(self):
+        head = b"".join(self._chunks[:2])
+        line, newline, _ = head.partition(b"\n")
+        return int(line) if newline and line.isdigit() else None
+
     def close(self):
         if not self.done:
             self.done = True
@@ -144,8 +171,9 @@ class Survey:
                 pass
 
     def _decode(self):
+        _, newline, answer = b"".join(self._chunks).partition(b"\n")
         try:
-            return json.loads(b"".join(self._chunks).decode("utf-8"))
+            return json.loads(answer.decode("utf-8")) if newline else None
         except ValueError:
             return None  # a copy cut short (killed by its alarm) wrote part of its answer
 
@@ -182,7 +210,7 @@ def _survey_in_copy(fd, known, sticky, max_sites, timeout):
     """In the copy: survey, write, exit.  Never returns; never releases the GIL."""
     status = 0
     try:
-        forking.become_walker(fd, timeout)
+        forking.become_walker(fd, timeout, announce=True)
         heap = heap_sites(known, sticky, max_sites)
         heap["sites"] = [_by_id(known, frames) + [size, count] for frames, size, count in heap["sites"]]
         objects = [[type_id, key, has_gc, n, [_by_id(known, frames) + [k] for frames, k in top]]

@@ -560,7 +560,8 @@ records = [json.loads(line) for line in sink.stop().decode().splitlines() if lin
 switches = [r for r in records if r["k"] == "trace-switch"]
 windows = [r for r in records if r["k"] == "heap" and r.get("window")]
 print(json.dumps({"hello": records[0].get("trace_mode"), "switches": len(switches), "tracing": tracing,
-                  "first_window_from_start": bool(windows) and windows[0]["window"][0] <= records[0]["t"] + 0.1}))
+                  "first_window_from_start": any(w["window"][0] <= records[0]["t"] + 0.1 for w in windows),
+                  "errors": [r for r in records if r["k"] == "agent-error"]}))
 """
 
 
@@ -576,7 +577,10 @@ class AutoModeTest(unittest.TestCase):
         out = self.run_auto("busy")
         self.assertEqual(out["hello"], "auto")
         self.assertEqual(out["switches"], 1)
-        self.assertTrue(out["first_window_from_start"], out)  # the traced start became the first window
+        # the traced start became the first window, surveyed in a copy: on a machine kept
+        # busy (CI), a copy left to idle CPU answers only once the end hurries it
+        self.assertTrue(out["first_window_from_start"], out)
+        self.assertEqual(out["errors"], [])
 
     def test_a_waiting_program_stays_fully_traced(self):
         out = self.run_auto("idle")

@@ -124,6 +124,44 @@ class SurveyEndsTest(unittest.TestCase):
         self.assertIsNone(survey.wait(5))
         self.assertTrue(survey.done)
 
+    def test_the_answer_follows_the_copys_pid(self):
+        read_end, write_end = os.pipe()
+        os.set_blocking(read_end, False)
+        survey = windowcopy.Survey(read_end, time.monotonic() + 30)
+        os.write(write_end, b'4242\n{"heap": {"sites": []}, "objects": []}')
+        os.close(write_end)
+        self.assertEqual(survey.wait(5), {"heap": {"sites": []}, "objects": []})
+
+    def test_the_end_hurries_a_copy_left_to_idle_cpu(self):
+        # a stand-in for a copy: it announces its pid, then takes the lowest priority and waits
+        copy = subprocess.Popen([sys.executable, "-c", (
+            "import os, sys, time\n"
+            "from leaktrail import forking\n"
+            "forking.write_all(1, b'%d\\n' % os.getpid())\n"
+            "forking.lowest_priority()\n"
+            "time.sleep(30)\n")], stdout=subprocess.PIPE, env=clean_env(PYTHONPATH=PYTHON_DIR))
+        try:
+            fd = os.dup(copy.stdout.fileno())
+            os.set_blocking(fd, False)
+            survey = windowcopy.Survey(fd, time.monotonic() + 30)
+            give_up = time.monotonic() + 10
+            while os.sched_getscheduler(copy.pid) != os.SCHED_IDLE and time.monotonic() < give_up:
+                time.sleep(0.01)
+            self.assertEqual(os.sched_getscheduler(copy.pid), os.SCHED_IDLE)
+            hurried = survey.hurry()
+            if os.geteuid() == 0:  # only a privileged process may undo SCHED_IDLE
+                self.assertTrue(hurried)
+                self.assertEqual(os.sched_getscheduler(copy.pid), os.SCHED_OTHER)
+                self.assertEqual(os.getpriority(os.PRIO_PROCESS, copy.pid), 0)
+            else:
+                self.assertFalse(hurried)
+                self.assertEqual(os.sched_getscheduler(copy.pid), os.SCHED_IDLE)
+            survey.close()
+        finally:
+            copy.kill()
+            copy.wait()
+            copy.stdout.close()
+
     def test_a_copy_that_never_answers_is_given_up(self):
         read_end, write_end = os.pipe()
         os.set_blocking(read_end, False)
