@@ -38,7 +38,10 @@ export function tracingWindows(proc: ProcessData): Array<[number, number]> {
   const ends = new Map<number, number>();
   for (const r of [...proc.heaps, ...proc.objsites]) {
     if (!r.window) continue;
-    ends.set(r.window[0], Math.max(ends.get(r.window[0]) ?? 0, r.window[1], r.t));
+    // closed in the process, the window's work went on until the record left; surveyed in a
+    // copy, the process only paused for the fork, and the record left when the copy answered
+    const end = r.copy ? r.window[1] : Math.max(r.window[1], r.t);
+    ends.set(r.window[0], Math.max(ends.get(r.window[0]) ?? 0, end));
   }
   return [...ends.entries()].sort((a, b) => a[0] - b[0]);
 }

@@ -151,6 +151,12 @@ export interface HeapRecord extends FinalFlag {
    * holds only what the window's allocations left alive, not the whole heap.
    */
   window?: [number, number] | null;
+  /**
+   * The window was surveyed in a forked copy: the process paused for the fork at the
+   * window's end, and the record went out when the copy answered (seconds later, or at
+   * exit on a machine with no idle CPU). Absent: surveyed in the process, until `t`.
+   */
+  copy?: boolean;
 }
 
 /** Where sampled live instances of one type were allocated (`tracemalloc` object tracebacks). */
@@ -170,6 +176,8 @@ export interface ObjSitesRecord {
   gc: boolean;
   /** In "windows" mode: the tracing window whose surviving allocations these are. */
   window?: [number, number];
+  /** As in heap records: the window was surveyed in a forked copy. */
+  copy?: boolean;
   /**
    * Where the type is defined: "user" (the program's own Python code, or __main__),
    * "library" (Python code under the library paths), "builtin" (made in C). Absent in

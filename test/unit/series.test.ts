@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildModel } from "../../src/analysis/model.js";
-import { censusTypeSeries, heapSeries, levelWindows, runningSamples } from "../../src/analysis/series.js";
+import { censusTypeSeries, heapSeries, levelWindows, runningSamples, tracingWindows } from "../../src/analysis/series.js";
 import { HEADER, synthesize } from "./synthetic.js";
 import { theilSen } from "../../src/analysis/stats.js";
 
@@ -106,5 +106,22 @@ describe("censusTypeSeries: a census is not read while a tracing window is open 
     expect(series.xs).toHaveLength(20);
     expect(series.ys).not.toContain(1900);
     expect(series.ys.every((y, i) => i === 0 || y > series.ys[i - 1]!)).toBe(true);
+  });
+});
+
+describe("tracingWindows: from a window's opening to the end of its work in the process", () => {
+  const hello = { k: "hello" as const, pid: 42, ppid: 1, t: 1000, python: "3.11.7", argv: ["app.py"], cwd: "/srv/app", executable: "python3", trace_frames: 16, library_paths: [], trace_mode: "windows" as const };
+  const heap = (t: number, window: [number, number], copy?: boolean) =>
+    ({ k: "heap" as const, pid: 42, t, seconds: 0.01, size: 6400, count: 100, sites: [], rest: [6400, 100] as [number, number], window, ...(copy ? { copy } : {}) });
+
+  it("runs until the record left when the window was surveyed in the process", () => {
+    const proc = buildModel(HEADER, [hello, heap(1003.4, [1003, 1003.2])]).processes[0]!;
+    expect(tracingWindows(proc)).toEqual([[1003, 1003.4]]);
+  });
+
+  it("ends with the window when a copy surveyed it, however late the copy answered", () => {
+    // a copy left to idle CPU on a busy machine answers at exit: the run in between is no window
+    const proc = buildModel(HEADER, [hello, heap(1030, [1003, 1003.2], true), heap(1031, [1010, 1010.3])]).processes[0]!;
+    expect(tracingWindows(proc)).toEqual([[1003, 1003.2], [1010, 1031]]);
   });
 });
