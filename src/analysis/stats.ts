@@ -82,6 +82,41 @@ export function noiseSigma(ys: ArrayLike<number>): number {
   return (1.4826 * mad(d)) / Math.SQRT2;
 }
 
+/**
+ * How far off both neighbours a lone point must lie to be a spike: in σ of
+ * {@link noiseSigma}, and as a share of the series' range (σ is 0 where most steps are
+ * alike, as in a count that goes up and down by one).
+ */
+const SPIKE_SIGMAS = 6;
+const SPIKE_RANGE_SHARE = 0.1;
+
+/**
+ * Whether point i is a lone spike: far off both its neighbours, on the same side, while
+ * they agree with each other — one snapshot taken in the middle of a burst of temporary
+ * allocations, not a level the series moved to.
+ */
+function isLoneSpike(ys: ArrayLike<number>, i: number, noise: { sigma: number; range: number }): boolean {
+  if (i <= 0 || i + 1 >= ys.length) return false;
+  const fromBefore = ys[i]! - ys[i - 1]!;
+  const fromAfter = ys[i]! - ys[i + 1]!;
+  const off = Math.min(Math.abs(fromBefore), Math.abs(fromAfter));
+  return (
+    Math.sign(fromBefore) === Math.sign(fromAfter) &&
+    off > Math.max(SPIKE_SIGMAS * noise.sigma, SPIKE_RANGE_SHARE * noise.range) &&
+    off > Math.abs(ys[i + 1]! - ys[i - 1]!)
+  );
+}
+
+function spikeNoise(ys: ArrayLike<number>): { sigma: number; range: number } {
+  return { sigma: noiseSigma(ys), range: valueRange(ys) };
+}
+
+/** The series with each lone spike ({@link isLoneSpike}) put halfway between its neighbours. */
+export function withoutLoneSpikes(ys: number[]): number[] {
+  const noise = spikeNoise(ys);
+  return ys.map((y, i) => (isLoneSpike(ys, i, noise) ? (ys[i - 1]! + ys[i + 1]!) / 2 : y));
+}
+
 /** max − min of a series (0 for an empty one). */
 export function valueRange(ys: ArrayLike<number>): number {
   if (ys.length === 0) return 0;
@@ -322,13 +357,18 @@ function minPointsAfterWarmup(n: number): number {
  * error of a single line through everything by more than 30% — i.e. the start really behaves
  * differently (interpreter start-up, imports, a cache filling, a one-time load). Otherwise
  * the default of floor(10% of n) is returned: the first samples of a process are nearly
- * always start-up, and dropping 10% costs little power.
+ * always start-up, and dropping 10% costs little power. Lone spikes ({@link isLoneSpike})
+ * are left out of the fit, and the tested part never begins on one.
  *
  * Always returns an index in [0, n−1] (0 for n ≤ 1) that leaves at least max(8, 40% of n)
  * points after it whenever n allows it (for n < 8 it returns 0).
  */
-export function warmupEnd(xs: number[], ys: number[]): number {
-  checkLengths(xs, ys, "warmupEnd");
+export function warmupEnd(xs: number[], spiky: number[]): number {
+  checkLengths(xs, spiky, "warmupEnd");
+  // A lone spike pulls a least-squares split towards itself (it lies at a segment's end,
+  // where a line bends to it most): seen as a split just at a spike, whose first point then
+  // outweighed a steady growth in Mann–Kendall. The split is found without them.
+  const ys = withoutLoneSpikes(spiky);
   const n = xs.length;
   if (n <= 1) return 0;
   const minAfter = minPointsAfterWarmup(n);
@@ -336,7 +376,7 @@ export function warmupEnd(xs: number[], ys: number[]): number {
   const fallback = Math.min(Math.floor(0.1 * n), maxStart);
   const kLo = Math.max(3, Math.ceil(0.1 * n));
   const kHi = Math.min(Math.floor(0.6 * n), maxStart);
-  if (kLo > kHi) return fallback;
+  if (kLo > kHi) return pastSpike(spiky, fallback, maxStart);
 
   // Prefix sums of centred data (centring keeps the sums well conditioned for byte counts).
   let mx = 0;
@@ -377,7 +417,7 @@ export function warmupEnd(xs: number[], ys: number[]): number {
   };
 
   const total = sse(0, n);
-  if (!(total > 0)) return fallback;
+  if (!(total > 0)) return pastSpike(spiky, fallback, maxStart);
   let bestK = -1;
   let best = Infinity;
   for (let k = kLo; k <= kHi; k++) {
@@ -387,7 +427,15 @@ export function warmupEnd(xs: number[], ys: number[]): number {
       bestK = k;
     }
   }
-  return bestK >= 0 && best < 0.7 * total ? bestK : fallback;
+  return pastSpike(spiky, bestK >= 0 && best < 0.7 * total ? bestK : fallback, maxStart);
+}
+
+/** A tested part never begins on a lone spike: Mann–Kendall weighs its first point against every later one. */
+function pastSpike(ys: number[], start: number, maxStart: number): number {
+  const noise = spikeNoise(ys);
+  let k = start;
+  while (k < maxStart && isLoneSpike(ys, k, noise)) k++;
+  return k;
 }
 
 /* ------------------------------------------------------------------------------------ */
