@@ -115,22 +115,22 @@ class SurveyTest(unittest.TestCase):
 
 
 class SurveyEndsTest(unittest.TestCase):
-    def test_a_copy_cut_short_gives_no_result(self):
+    @staticmethod
+    def answered(data):
+        """What a survey makes of ``data``, written by a copy that then ended; and if it is done."""
         read_end, write_end = os.pipe()
         os.set_blocking(read_end, False)
         survey = windowcopy.Survey(read_end, time.monotonic() + 30)
-        os.write(write_end, b'{"heap": {"sites"')
+        os.write(write_end, data)
         os.close(write_end)
-        self.assertIsNone(survey.wait(5))
-        self.assertTrue(survey.done)
+        return survey.wait(5), survey.done
+
+    def test_a_copy_cut_short_gives_no_result(self):
+        self.assertEqual(self.answered(b'4242\n{"heap": {"sites"'), (None, True))
 
     def test_the_answer_follows_the_copys_pid(self):
-        read_end, write_end = os.pipe()
-        os.set_blocking(read_end, False)
-        survey = windowcopy.Survey(read_end, time.monotonic() + 30)
-        os.write(write_end, b'4242\n{"heap": {"sites": []}, "objects": []}')
-        os.close(write_end)
-        self.assertEqual(survey.wait(5), {"heap": {"sites": []}, "objects": []})
+        self.assertEqual(self.answered(b'4242\n{"heap": {"sites": []}, "objects": []}'),
+                         ({"heap": {"sites": []}, "objects": []}, True))
 
     def test_the_end_hurries_a_copy_left_to_idle_cpu(self):
         # a stand-in for a copy: it announces its pid, then takes the lowest priority and waits
