@@ -4,6 +4,7 @@ import {
   censusTypeSeries,
   heapSeries,
   isWindowed,
+  processStart,
   rssSeries,
   sampledHeapSeries,
   windowSeconds,
@@ -189,6 +190,23 @@ function siteEvidence(
   return { located: { ...proc, objsites: [...objsites, ...proc.objsites] }, kept };
 }
 
+/**
+ * Where a site's series, too short to find its own warm-up, begins after the heap's: its
+ * first snapshot from the warm-up's end on (but for the last). Snapshots come about once a
+ * second: a part of a few seconds (a process traced until an early switch to windows) has
+ * two or three, the first before the program's imports, whose growth then named the
+ * import line, not the leak.
+ */
+function fromWarmupEnd(series: Series, warmup: number): number {
+  const first = series.xs.findIndex((x) => x >= warmup);
+  return Math.max(0, Math.min(first < 0 ? 0 : first, series.xs.length - 2));
+}
+
+/** When a process's judged heap left its warm-up (epoch seconds). */
+function warmupEndT(p: ProcessAnalysis): number {
+  return processStart(p.proc) + (p.heapTrend ? p.heap.xs[p.heapTrend.start] ?? 0 : 0);
+}
+
 /** Above this Mann–Kendall p, the samples show no rise at all (judgedHeap). */
 const NO_TREND_P = 0.05;
 
@@ -290,7 +308,7 @@ function analysePart(proc: ProcessData, cwd: string): ProcessAnalysis {
   } else {
     for (const [key, s] of sites) {
       const t = test(s.sizes, 6);
-      siteGrowth.set(key, growthOver(s.sizes, t?.start ?? 0));
+      siteGrowth.set(key, growthOver(s.sizes, t?.start ?? fromWarmupEnd(s.sizes, warmup)));
       if (t?.growing && !frames.isLibrary(s.frame[0])) growingSites.add(key);
     }
   }
@@ -480,7 +498,7 @@ export function analyse(model: CaptureModel, opts: AnalyseOptions = {}): { repor
   const pooled = new Map<ProcessGroup, Suspect[]>();
   for (const g of groups) {
     if (g.leak && g.kind === "python-reachable" && g.agreeing.every((p) => p.suspects.length === 0)) {
-      pooled.set(g, pooledSuspects(g.agreeing.map((p) => p.proc), model.header.cwd, g.name));
+      pooled.set(g, pooledSuspects(g.agreeing.map((p) => ({ proc: p.proc, warmupEnd: warmupEndT(p) })), model.header.cwd, g.name));
     }
   }
   const suspects = mergeSuspects([...own, ...[...pooled.values()].flat()]);

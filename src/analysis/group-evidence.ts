@@ -5,8 +5,8 @@
  * seconds, with one heap snapshot taken early and one at its exit.
  *
  * Each process still speaks for itself: a site's growth is measured inside one process,
- * from its first heap snapshot to its last (the one at exit included: where-allocated
- * evidence keeps it). Only then are processes added up, and a site counts only when it
+ * from its first heap snapshot after its warm-up to its last (the one at exit included:
+ * where-allocated evidence keeps it). Only then are processes added up, and a site counts only when it
  * grew in most of them.
  */
 import type { Frame } from "../capture/format.js";
@@ -55,18 +55,29 @@ interface Pooled {
 }
 
 /**
- * Sites that grew, summed over `procs` (the leaking processes of one group), most bytes
- * first. Empty when fewer than two heap snapshots exist in any process, or with tracing
- * windows (whose snapshots hold windows, not the heap).
+ * The snapshot a process's growth is measured from: its first from the end of its warm-up
+ * (epoch seconds) on, when a later one follows; else its first. A snapshot taken before
+ * the program's imports counted them as growth, and named its import line.
  */
-export function pooledSuspects(procs: ProcessData[], cwd: string, group: string): Suspect[] {
+function firstAfterWarmup(proc: ProcessData, warmupEnd: number): ProcessData["heaps"][number] {
+  const heaps = proc.heaps;
+  const i = heaps.findIndex((h) => h.t >= warmupEnd);
+  return heaps[i >= 0 && i < heaps.length - 1 ? i : 0]!;
+}
+
+/**
+ * Sites that grew, summed over `procs` (the leaking processes of one group, each with the
+ * end of its warm-up), most bytes first. Empty when fewer than two heap snapshots exist in
+ * any process, or with tracing windows (whose snapshots hold windows, not the heap).
+ */
+export function pooledSuspects(procs: Array<{ proc: ProcessData; warmupEnd: number }>, cwd: string, group: string): Suspect[] {
   const pooled = new Map<string, Pooled>();
   let contributors = 0;
   let heapGrowth = 0;
   let seconds = 0;
-  for (const proc of procs) {
+  for (const { proc, warmupEnd } of procs) {
     if (isWindowed(proc) || proc.heaps.length < 2) continue;
-    const first = proc.heaps[0]!;
+    const first = firstAfterWarmup(proc, warmupEnd);
     const last = proc.heaps[proc.heaps.length - 1]!;
     if (last.t <= first.t) continue;
     contributors++;

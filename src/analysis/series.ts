@@ -2,7 +2,7 @@ import type { Frame, SampleRecord } from "../capture/format.js";
 import { FrameClassifier, siteKey } from "./frames.js";
 import type { ProcessData } from "./model.js";
 import { median, theilSen } from "./stats.js";
-import { windowsPartStart } from "./trace-switch.js";
+import { isSwitchSnapshot, windowsPartStart } from "./trace-switch.js";
 
 /** A time series: x in seconds since the process's first sample. */
 export interface Series {
@@ -189,7 +189,7 @@ export function heapSeries(proc: ProcessData): Series {
     return levelWindows(blocks, tracingWindows(proc).map(([a, b]) => [a - t0, b - t0]));
   }
   const teardown = teardownFrom(proc);
-  const heaps = steady(proc.heaps).filter((h) => h.t < teardown);
+  const heaps = steady(proc.heaps).filter((h) => h.t < teardown && !isSwitchSnapshot(h));
   if (heaps.length >= 8) return { xs: heaps.map((h) => h.t - t0), ys: heaps.map((h) => h.size) };
   return sampledHeapSeries(proc);
 }

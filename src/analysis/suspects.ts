@@ -97,16 +97,27 @@ export function typeSites(
   return out;
 }
 
-/** The site where a type gained most instances (or, with one look, holds most). */
-function primarySite(sites: Map<string, TypeSite> | undefined, blockBytes?: (siteKey: string) => number): TypeSite | null {
+/**
+ * The site where a type gained most instances. Where no site gained (one look only: a part
+ * traced for a few seconds, whose one look at the type is the switch's snapshot), the one
+ * holding most among the sites whose bytes grew over the part, else the one holding most:
+ * the strings a program's imports made, traced to its import line, outnumber a young leak's.
+ */
+function primarySite(
+  sites: Map<string, TypeSite> | undefined,
+  siteGrowth: Map<string, number>,
+  blockBytes?: (siteKey: string) => number,
+): TypeSite | null {
   if (!sites || sites.size === 0) return null;
   let best: TypeSite | null = null;
   let bestScore = -Infinity;
   for (const s of sites.values()) {
-    const gained = s.last - s.first > 0 ? s.last - s.first : s.last * 1e-6;
+    const key = siteKey(s.frame);
+    const grewInBytes = (siteGrowth.get(key) ?? 0) > 0;
+    const gained = s.last - s.first > 0 ? s.last - s.first : s.last * (grewInBytes ? 1e-6 : 1e-12);
     // With tracing windows, small objects merely in flight when a window closes can
     // outnumber the few leaked ones: weigh instances by the site's mean block size.
-    const score = blockBytes ? gained * blockBytes(siteKey(s.frame)) : gained;
+    const score = blockBytes ? gained * blockBytes(key) : gained;
     if (score > bestScore) {
       best = s;
       bestScore = score;
@@ -186,7 +197,7 @@ export function buildSuspects(input: SuspectInput): Suspect[] {
   const rank = typeRanker([input.proc]);
 
   const located = input.growingTypes
-    .map((t) => ({ t, site: primarySite(tsites.get(t.key), input.blockBytes) }))
+    .map((t) => ({ t, site: primarySite(tsites.get(t.key), siteGrowth, input.blockBytes) }))
     .filter((m): m is { t: GrowingType; site: TypeSite } => m.site !== null);
   const kept = input.siteKept ?? siteGrowth;
   for (const withSite of clusterTypes(located)) {

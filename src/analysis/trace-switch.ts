@@ -28,6 +28,41 @@ export function windowsPartStart(proc: ProcessData): number | null {
   return proc.samples.find((s) => s.t > at)?.t ?? Infinity;
 }
 
+/**
+ * The switch's window, read as the traced part's last whole-heap snapshot. That window
+ * began when tracing did, at the start: what it left alive is the whole traced heap at the
+ * switch, as a snapshot then would have seen it. Heap snapshots come about once a second,
+ * so a switch in the run's third second left the traced part two, the first taken before
+ * the program's imports: their growth named the import line, not the leak (the corpus's
+ * thread_local_state.py, about one run in thirty).
+ */
+function asSnapshotAtSwitch<T extends { t: number; window?: [number, number] | null }>(proc: ProcessData, records: T[]): T[] {
+  const born = proc.hello?.t;
+  if (born === undefined) return [];
+  return records
+    .filter((r) => r.window && r.window[0] <= born + WINDOW_FROM_START_S)
+    .map((r) => {
+      const snapshot = { ...r, t: (r.window as [number, number])[1], window: undefined };
+      switchSnapshots.add(snapshot);
+      return snapshot;
+    });
+}
+
+/**
+ * The records asSnapshotAtSwitch made. They are evidence of where objects were made, not
+ * points of the heap series: one more point a fraction of a second after the last, with
+ * the growth of that fraction only, tipped a steady series' last-third test into "levelled
+ * off" (a stored thread_local_state.py capture).
+ */
+const switchSnapshots = new WeakSet<object>();
+
+export function isSwitchSnapshot(record: object): boolean {
+  return switchSnapshots.has(record);
+}
+
+/** How soon after the hello a window must begin to have begun with tracing (seconds). */
+const WINDOW_FROM_START_S = 1;
+
 /** The parts of a process to judge: itself, or the parts of a switched run long enough to judge. */
 export function partsToJudge(proc: ProcessData): ProcessData[] {
   const switched = proc.traceSwitch;
@@ -43,8 +78,8 @@ export function partsToJudge(proc: ProcessData): ProcessData[] {
     samples: until(proc.samples),
     census: until(proc.census),
     garbage: until(proc.garbage),
-    heaps: proc.beforeSwitch.heaps,
-    objsites: proc.beforeSwitch.objsites,
+    heaps: [...proc.beforeSwitch.heaps, ...asSnapshotAtSwitch(proc, proc.switchWindow?.heaps ?? [])],
+    objsites: [...proc.beforeSwitch.objsites, ...asSnapshotAtSwitch(proc, proc.switchWindow?.objsites ?? [])],
   };
   const after = proc.samples.filter((s) => s.t >= from && !s.final && typeof s.blocks === "number").length;
   const before = traced.samples.filter((s) => !s.final && s.heap >= 0).length;

@@ -171,3 +171,75 @@ describe("where a switched process's objects were made", () => {
     expect(r.suspects.map((s) => s.site.line)).not.toContain(4);
   });
 });
+
+/**
+ * The corpus's thread_local_state.py, switched early (2.1 s) and judged on its traced part:
+ * its two whole-heap snapshots were taken at 0.15 s, before the program's imports, and at
+ * 1 s; the switch's window then held everything traced since the start. The import line
+ * (app.py:4) made 169 kB by 1 s and nothing after; the leaking line (app.py:15) 20 kB by
+ * 1 s and 101 kB by the switch.
+ */
+function switchedEarly(census = false): CaptureRecord[] {
+  const pid = 42;
+  const tb = (id: number, frames: Array<[string, number, string]>): CaptureRecord => ({ k: "tb", pid, id, frames });
+  const out: CaptureRecord[] = [
+    { k: "hello", pid, ppid: 1, t: T0, python: "3.11.7", argv: ["app.py"], cwd: "/srv/app", executable: "python3", trace_frames: 16, library_paths: ["/usr/lib/python3.11"], trace_mode: "auto" },
+    tb(1, [["/srv/app/app.py", 15, "work"]]),
+    tb(2, [["<frozen importlib._bootstrap_external>", 729, "exec_module"], ["/srv/app/app.py", 4, "<module>"]]),
+  ];
+  const heap = (t: number, imports: number, leak: number): CaptureRecord =>
+    ({ k: "heap", pid, t: T0 + t, seconds: 0.01, size: 60_000 + imports + leak, count: 1000, sites: [[2, imports, 300], [1, leak, Math.round(leak / 700)]], rest: [0, 0] });
+  for (let i = 0; i <= 26; i++) {
+    const t = i * 0.1;
+    if (t > 2.13 && t < 2.3) continue; // closing the switch's window
+    const sample = synthesize({ seconds: 0.1, heap: () => 0 }).find((r) => r.k === "sample")!;
+    const traced = 60_000 + 169_000 * Math.min(1, t / 0.3) + 100_000 * t + ((i % 3) - 1) * 500;
+    out.push({ ...sample, pid, t: T0 + t, heap: t <= 2.13 ? traced : -1, blocks: Math.round(50_000 + 700 * Math.min(t, 2.13) + 100 * t) } as CaptureRecord);
+    if (census && i % 3 === 0 && i > 0 && t <= 2.13) {
+      // the census sees the strings grow (its one look at their sites is the switch's)
+      out.push({ k: "census", pid, t: T0 + t, seconds: 0.01, objects: 20_000 + 70 * i, types: { "builtins.str": 20_000 + 70 * i, "builtins.dict": 3000 + (i % 2) } });
+    }
+    if (i === 1) out.push(heap(0.15, 5_000, 0));
+    if (i === 10) out.push(heap(1.0, 169_000, 20_000));
+    if (i === 21) {
+      out.push({ k: "trace-switch", pid, t: T0 + 2.13, to: "windows", cpu_share: 0.6 });
+      out.push({ ...heap(2.13, 169_000, 101_000), t: T0 + 2.3, window: [T0, T0 + 2.13] } as CaptureRecord);
+      out.push({ k: "objsites", pid, t: T0 + 2.3, window: [T0, T0 + 2.13], type: "builtins.str", instances: 1072, sites: [[2, 226], [1, 150]], untraced: 0, gc: false });
+    }
+  }
+  out.push({ k: "bye", pid, t: T0 + 2.7 });
+  return out;
+}
+
+describe("a process judged on a traced part with few snapshots", () => {
+  it("reads the switch's window as its last snapshot, and measures growth from after its warm-up", () => {
+    const model = buildModel(HEADER, switchedEarly());
+    const parts = partsToJudge(model.processes[0]!);
+    const traced = parts.find((p) => p.hello?.trace_mode === "full")!;
+    expect(traced.heaps.map((h) => Math.round((h.t - T0) * 100) / 100)).toEqual([0.15, 1, 2.13]);
+    expect(traced.heaps.every((h) => !h.window)).toBe(true);
+    const r = analyse(model).report;
+    expect(r.verdict.kind, r.verdict.explanation).toBe("python-reachable");
+    // not the import line, whose strings outnumber the leak's and whose growth came before 1 s
+    expect(r.suspects[0]?.site.line, JSON.stringify(r.suspects.map((s) => [s.site.line, s.type, s.size_growth_bytes]))).toBe(15);
+    expect(r.suspects[0]?.type).toBe("str");
+    expect(r.suspects.map((s) => s.site.line)).not.toContain(4);
+  });
+
+  it("names the leak's line for a growing type whose only look is the switch's: a site whose bytes grew before one that holds most", () => {
+    const r = analyse(buildModel(HEADER, switchedEarly(true))).report;
+    expect(r.verdict.kind, r.verdict.explanation).toBe("python-reachable");
+    expect(r.suspects[0]?.type_evidence).toBe("object-traceback");
+    expect(r.suspects[0]?.pooled_group).toBeUndefined(); // the process's own suspect, from its census
+    expect(r.suspects[0]?.site.line, JSON.stringify(r.suspects.map((s) => [s.site.line, s.type, s.size_growth_bytes]))).toBe(15);
+    expect(r.suspects[0]?.type).toBe("str");
+  });
+
+  it("keeps the switch's window out of the heap series: it is evidence of where, not a point", () => {
+    const traced = partsToJudge(buildModel(HEADER, switchedEarly()).processes[0]!).find((p) => p.hello?.trace_mode === "full")!;
+    const eight = { ...traced, heaps: Array.from({ length: 8 }, (_, i) => ({ ...traced.heaps[1]!, t: T0 + 0.2 * i + 0.05 })) };
+    const withSnapshot = { ...eight, heaps: [...eight.heaps, traced.heaps[2]!] };
+    expect(heapSeries(withSnapshot)).toEqual(heapSeries(eight));
+    expect(heapSeries(withSnapshot).xs).toHaveLength(8); // eight snapshots: read from them, not the samples
+  });
+});
