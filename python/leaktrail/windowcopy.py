@@ -107,7 +107,6 @@ class Survey:
         self._deadline = deadline
         self._chunks = []
         self.done = False
-        self.hurried = False
 
     def poll(self):
         """The result (a dict), or None: not yet, or never (the copy failed or timed out;
@@ -154,7 +153,6 @@ class Survey:
             os.setpriority(os.PRIO_PROCESS, pid, 0)
         except (OSError, AttributeError):
             return False
-        self.hurried = True
         return True
 
     def _pid(self):

@@ -95,7 +95,7 @@ const SPIKE_RANGE_SHARE = 0.1;
  * they agree with each other — one snapshot taken in the middle of a burst of temporary
  * allocations, not a level the series moved to.
  */
-function isLoneSpike(ys: ArrayLike<number>, i: number, noise: { sigma: number; range: number }): boolean {
+function isLoneSpike(ys: ArrayLike<number>, i: number, noise: SpikeNoise): boolean {
   if (i <= 0 || i + 1 >= ys.length) return false;
   const fromBefore = ys[i]! - ys[i - 1]!;
   const fromAfter = ys[i]! - ys[i + 1]!;
@@ -107,13 +107,18 @@ function isLoneSpike(ys: ArrayLike<number>, i: number, noise: { sigma: number; r
   );
 }
 
-function spikeNoise(ys: ArrayLike<number>): { sigma: number; range: number } {
+/** A series' noise and range, read once for every spike test over it. */
+interface SpikeNoise {
+  sigma: number;
+  range: number;
+}
+
+function spikeNoise(ys: ArrayLike<number>): SpikeNoise {
   return { sigma: noiseSigma(ys), range: valueRange(ys) };
 }
 
 /** The series with each lone spike ({@link isLoneSpike}) put halfway between its neighbours. */
-export function withoutLoneSpikes(ys: number[]): number[] {
-  const noise = spikeNoise(ys);
+export function withoutLoneSpikes(ys: number[], noise = spikeNoise(ys)): number[] {
   return ys.map((y, i) => (isLoneSpike(ys, i, noise) ? (ys[i - 1]! + ys[i + 1]!) / 2 : y));
 }
 
@@ -368,7 +373,8 @@ export function warmupEnd(xs: number[], spiky: number[]): number {
   // A lone spike pulls a least-squares split towards itself (it lies at a segment's end,
   // where a line bends to it most): seen as a split just at a spike, whose first point then
   // outweighed a steady growth in Mann–Kendall. The split is found without them.
-  const ys = withoutLoneSpikes(spiky);
+  const noise = spikeNoise(spiky);
+  const ys = withoutLoneSpikes(spiky, noise);
   const n = xs.length;
   if (n <= 1) return 0;
   const minAfter = minPointsAfterWarmup(n);
@@ -376,7 +382,7 @@ export function warmupEnd(xs: number[], spiky: number[]): number {
   const fallback = Math.min(Math.floor(0.1 * n), maxStart);
   const kLo = Math.max(3, Math.ceil(0.1 * n));
   const kHi = Math.min(Math.floor(0.6 * n), maxStart);
-  if (kLo > kHi) return pastSpike(spiky, fallback, maxStart);
+  if (kLo > kHi) return pastSpike(spiky, fallback, maxStart, noise);
 
   // Prefix sums of centred data (centring keeps the sums well conditioned for byte counts).
   let mx = 0;
@@ -417,7 +423,7 @@ export function warmupEnd(xs: number[], spiky: number[]): number {
   };
 
   const total = sse(0, n);
-  if (!(total > 0)) return pastSpike(spiky, fallback, maxStart);
+  if (!(total > 0)) return pastSpike(spiky, fallback, maxStart, noise);
   let bestK = -1;
   let best = Infinity;
   for (let k = kLo; k <= kHi; k++) {
@@ -427,12 +433,11 @@ export function warmupEnd(xs: number[], spiky: number[]): number {
       bestK = k;
     }
   }
-  return pastSpike(spiky, bestK >= 0 && best < 0.7 * total ? bestK : fallback, maxStart);
+  return pastSpike(spiky, bestK >= 0 && best < 0.7 * total ? bestK : fallback, maxStart, noise);
 }
 
 /** A tested part never begins on a lone spike: Mann–Kendall weighs its first point against every later one. */
-function pastSpike(ys: number[], start: number, maxStart: number): number {
-  const noise = spikeNoise(ys);
+function pastSpike(ys: number[], start: number, maxStart: number, noise: SpikeNoise): number {
   let k = start;
   while (k < maxStart && isLoneSpike(ys, k, noise)) k++;
   return k;
